@@ -1,0 +1,109 @@
+"""Article readers: a folder of .txt files, .jsonl, .csv (FNC-1 bodies as is).
+
+Every reader yields `Article` records; ids are strings and unique per corpus.
+Errors are `DataError`s with one line that names the file (and line), which
+the CLIs print without a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+csv.field_size_limit(sys.maxsize)
+
+
+class DataError(Exception):
+    """Bad input: the message is one line naming the file and the problem."""
+
+
+@dataclass
+class Article:
+    id: str
+    text: str
+    source: str = ""
+    title: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise DataError(f"{path}: binary file (NUL bytes), not an article")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Scraped archives are often cp1252; decoding it is better than dropping the article.
+        text = raw.decode("cp1252", errors="replace")
+        print(f"warning: {path}: not UTF-8, decoded as cp1252", file=sys.stderr)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_txt_dir(folder: Path, source: str = "") -> Iterator[Article]:
+    for path in sorted(folder.glob("*.txt")):
+        yield Article(id=path.stem, text=_read_text(path), source=source or folder.name)
+
+
+def read_jsonl(path: Path, source: str = "", skip_bad: bool = False) -> Iterator[Article]:
+    for lineno, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            art = Article(
+                id=str(rec["id"]),
+                text=str(rec["text"]),
+                source=str(rec.get("source") or source or path.stem),
+                title=str(rec.get("title") or ""),
+                meta={k: v for k, v in rec.items() if k not in {"id", "text", "source", "title"}},
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            if skip_bad:
+                print(f"warning: {path}:{lineno}: skipped bad record ({e})", file=sys.stderr)
+                continue
+            raise DataError(f"{path}:{lineno}: bad JSONL record ({e}); use --skip-bad to skip such lines") from None
+        yield art
+
+
+def read_csv(path: Path, id_column: str = "Body ID", text_column: str = "articleBody", source: str = "") -> Iterator[Article]:
+    reader = csv.DictReader(_read_text(path).splitlines(keepends=True))
+    missing = [c for c in (id_column, text_column) if c not in (reader.fieldnames or [])]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; columns are {reader.fieldnames}")
+    for row in reader:
+        yield Article(id=str(row[id_column]), text=row[text_column] or "", source=source or path.stem)
+
+
+def read_articles(path: str | Path, source: str = "", id_column: str = "Body ID",
+                  text_column: str = "articleBody", skip_bad: bool = False) -> list[Article]:
+    """Read articles from a file or folder, by extension; ids must be unique."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        articles = list(read_txt_dir(path, source))
+        for sub in sorted(path.glob("*.jsonl")):
+            articles += read_jsonl(sub, source, skip_bad)
+        for sub in sorted(path.glob("*.csv")):
+            articles += read_csv(sub, id_column, text_column, source)
+    elif path.suffix == ".jsonl":
+        articles = list(read_jsonl(path, source, skip_bad))
+    elif path.suffix == ".csv":
+        articles = list(read_csv(path, id_column, text_column, source))
+    elif path.suffix == ".txt":
+        articles = [Article(id=path.stem, text=_read_text(path), source=source or path.parent.name)]
+    else:
+        raise DataError(f"{path}: unsupported file type (expected .txt, .jsonl, .csv or a folder)")
+    articles = [a for a in articles if a.text.strip()]
+    if not articles:
+        raise DataError(f"{path}: no readable articles")
+    seen: set[str] = set()
+    for a in articles:
+        if a.id in seen:
+            raise DataError(f"{path}: duplicate article id {a.id!r}")
+        seen.add(a.id)
+    return articles

@@ -1,0 +1,100 @@
+"""Choose which FNC-1 articles to hand-annotate and write annotation batches.
+
+Rare labels (`disputed`, `official_figure`) are scarce in news, so articles are
+picked partly by the rule labeller's cue counts in their leading sentences and
+partly at random. Only the *choice* of articles uses rules; every label comes
+from a person (or helper) reading the sentences. Whole leading runs of
+sentences are annotated, never cherry-picked sentences.
+
+    python scripts/select_for_annotation.py --corpus ../shared/corpora/fnc1/train_bodies.csv \
+        --out work/annot --batches 6 --overlap 6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from collections import Counter
+from pathlib import Path
+
+from data.readers import read_articles
+from data.segment import segment
+from model.rules import rule_label
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default="../shared/corpora/fnc1/train_bodies.csv")
+    ap.add_argument("--seeds", default="../shared/corpora/seeds")
+    ap.add_argument("--out", default="work/annot")
+    ap.add_argument("--lead", type=int, default=14, help="sentences annotated per article (leading run)")
+    ap.add_argument("--n-figure", type=int, default=130)
+    ap.add_argument("--n-disputed", type=int, default=90)
+    ap.add_argument("--n-random", type=int, default=120)
+    ap.add_argument("--batches", type=int, default=6)
+    ap.add_argument("--overlap", type=int, default=6, help="articles per batch also given to a second annotator")
+    ap.add_argument("--exclude", nargs="*", default=[], help="annotation files whose articles are taken already")
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+
+    taken = set()
+    for f in args.exclude:
+        taken |= {json.loads(l)["article_id"] for l in open(f) if l.strip()}
+    seen_text: set[str] = set()
+    pool = []
+    for a in read_articles(args.corpus):
+        key = " ".join(a.text.split())[:500]
+        if a.id in taken or key in seen_text:
+            continue
+        seen_text.add(key)
+        sents = segment(a.text)[: args.lead]
+        if len(sents) < 3:
+            continue
+        cues = Counter(rule_label(s.text) for s in sents)
+        pool.append({"corpus": "fnc1", "article_id": a.id, "sentences": sents, "cues": cues})
+
+    chosen, ids = [], set()
+
+    def take(cands, n):
+        for c in cands:
+            if n <= 0:
+                break
+            if c["article_id"] not in ids:
+                ids.add(c["article_id"])
+                chosen.append(c)
+                n -= 1
+
+    rng.shuffle(pool)
+    take(sorted(pool, key=lambda c: -c["cues"]["official_figure"]), args.n_figure)
+    take(sorted(pool, key=lambda c: -c["cues"]["disputed"]), args.n_disputed)
+    take(pool, args.n_random)
+    rng.shuffle(chosen)
+
+    if not args.exclude:
+        for a in read_articles(args.seeds):
+            chosen.insert(0, {"corpus": "seeds", "article_id": a.id, "sentences": segment(a.text)})
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    batches = [chosen[i :: args.batches] for i in range(args.batches)]
+    for k, batch in enumerate(batches):
+        write_batch(out / f"batch{k}.txt", batch)
+        # The overlap set goes to the next annotator, who never sees batch k's labels.
+        write_batch(out / f"overlap{(k + 1) % args.batches}.txt", batch[: args.overlap])
+    n = sum(len(c["sentences"]) for c in chosen)
+    print(f"{len(chosen)} articles, {n} sentences in {args.batches} batches -> {out}")
+
+
+def write_batch(path: Path, articles: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for c in articles:
+            f.write(f"### {c['corpus']} {c['article_id']}\n")
+            for s in c["sentences"]:
+                f.write(f"[{s.index}] {s.text}\n")
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
