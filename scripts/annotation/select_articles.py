@@ -15,12 +15,27 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from collections import Counter
 from pathlib import Path
 
 from data.readers import read_articles
 from data.segment import segment
 from model.rules import rule_label
+
+
+# Broader than the rule labeller on purpose: a second round looks for any sentence
+# that *might* carry an official statistic (a number, an official body, a report verb).
+_NUM = re.compile(r"\b(?!(?:19|20)\d\d\b)\d[\d,.]*\b")
+_OFFICIAL = re.compile(
+    r"\b(WHO|World Health|ministry|police|government|officials?|authorities|CDC|army|military|Pentagon|UN|"
+    r"United Nations|UNHCR|agency|department|spokes\w+|governor|minister|state|coroner|court|prosecutors?|"
+    r"sheriff|FBI|Centers|commission|bureau|council|office)\b", re.I)
+_REPORTS = re.compile(r"\b(said|says|according to|announced|reported|figures|toll|statement|estimated|confirmed|data)\b", re.I)
+
+
+def figure_candidate(text: str) -> bool:
+    return bool(_NUM.search(text) and _OFFICIAL.search(text) and _REPORTS.search(text))
 
 
 def main() -> None:
@@ -35,6 +50,10 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=6)
     ap.add_argument("--overlap", type=int, default=6, help="articles per batch also given to a second annotator")
     ap.add_argument("--exclude", nargs="*", default=[], help="annotation files whose articles are taken already")
+    ap.add_argument("--figure-pass", action="store_true",
+                    help="pick every untaken article with a possible official figure; annotate its leading run "
+                         "through the last such sentence (at most --lead sentences)")
+    ap.add_argument("--prefix", default="", help="prefix of the batch file names (for later rounds)")
     ap.add_argument("--seed", type=int, default=13)
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -49,7 +68,14 @@ def main() -> None:
         if a.id in taken or key in seen_text:
             continue
         seen_text.add(key)
-        sents = segment(a.text)[: args.lead]
+        sents = segment(a.text)
+        if args.figure_pass:
+            hits = [s.index for s in sents[: args.lead] if figure_candidate(s.text)]
+            if hits:
+                pool.append({"corpus": "fnc1", "article_id": a.id, "sentences": sents[: max(hits) + 1],
+                             "cues": Counter()})
+            continue
+        sents = sents[: args.lead]
         if len(sents) < 3:
             continue
         cues = Counter(rule_label(s.text) for s in sents)
@@ -67,6 +93,8 @@ def main() -> None:
                 n -= 1
 
     rng.shuffle(pool)
+    if args.figure_pass:
+        take(pool, len(pool))
     take(sorted(pool, key=lambda c: -c["cues"]["official_figure"]), args.n_figure)
     take(sorted(pool, key=lambda c: -c["cues"]["disputed"]), args.n_disputed)
     take(pool, args.n_random)
@@ -80,9 +108,10 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     batches = [chosen[i :: args.batches] for i in range(args.batches)]
     for k, batch in enumerate(batches):
-        write_batch(out / f"batch{k}.txt", batch)
-        # The overlap set goes to the next annotator, who never sees batch k's labels.
-        write_batch(out / f"overlap{(k + 1) % args.batches}.txt", batch[: args.overlap])
+        write_batch(out / f"{args.prefix}batch{k}.txt", batch)
+        if args.overlap:
+            # The overlap set goes to the next annotator, who never sees batch k's labels.
+            write_batch(out / f"{args.prefix}overlap{(k + 1) % args.batches}.txt", batch[: args.overlap])
     n = sum(len(c["sentences"]) for c in chosen)
     print(f"{len(chosen)} articles, {n} sentences in {args.batches} batches -> {out}")
 

@@ -1,0 +1,162 @@
+"""Build the labelled `DatasetDict` from corpora + stand-off annotations.
+
+articles (bundled authored corpus, plus seeds/FNC-1 found under --corpus-dir)
+  -> annotated sentences with context -> article-grouped splits -> save_to_disk
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from data.annotations import Labelled, join, load_records
+from data.labels import LABELS
+from data.readers import Article, DataError, read_articles
+
+PACKAGE = Path(__file__).parent
+BUNDLED_CORPUS = PACKAGE / "corpus" / "authored.jsonl"
+ANNOTATIONS = PACKAGE / "annotations"
+AUTHORED = "authored"
+# Fractions of *real* articles; the authored corpus always trains when real text exists.
+SPLIT_FRACTIONS = {"train": 0.65, "validation": 0.15, "test": 0.20}
+
+
+def external_corpora(corpus_dir: Path | None) -> dict[str, Path]:
+    """The external corpora present under `corpus_dir` (layout of shared/corpora)."""
+    if corpus_dir is None:
+        return {}
+    if not corpus_dir.is_dir():
+        raise DataError(f"{corpus_dir}: corpus folder not found")
+    found = {"seeds": corpus_dir / "seeds", "fnc1": corpus_dir / "fnc1" / "train_bodies.csv"}
+    return {name: p for name, p in found.items() if p.exists()}
+
+
+def load_corpora(corpus_dir: Path | None) -> dict[str, dict[str, Article]]:
+    corpora = {AUTHORED: read_articles(BUNDLED_CORPUS, source=AUTHORED)}
+    for name, path in external_corpora(corpus_dir).items():
+        corpora[name] = read_articles(path, source=name)
+    return {name: {a.id: a for a in arts} for name, arts in corpora.items()}
+
+
+def annotated_sentences(corpora: dict[str, dict[str, Article]], annotation_dir: Path = ANNOTATIONS) -> list[Labelled]:
+    """Join every gold annotation file whose corpus is loaded."""
+    rows: list[Labelled] = []
+    for path in sorted(annotation_dir.glob("*.jsonl")):
+        records = load_records(path)
+        by_corpus = defaultdict(list)
+        for rec in records:
+            by_corpus[rec["corpus"]].append(rec)
+        for corpus, recs in by_corpus.items():
+            if corpus in corpora:
+                rows += join(recs, corpora[corpus])
+    return rows
+
+
+def group_key(row: Labelled, corpora: dict[str, dict[str, Article]]) -> str:
+    """Articles that tell the same authored story travel together, so no story leaks."""
+    story = corpora[row.corpus][row.article_id].meta.get("story") if row.corpus == AUTHORED else None
+    return f"{row.corpus}:story:{story}" if story else f"{row.corpus}:{row.article_id}"
+
+
+def assign_splits(groups: list[str], seed: int, fractions=SPLIT_FRACTIONS) -> dict[str, str]:
+    groups = sorted(set(groups))
+    random.Random(seed).shuffle(groups)
+    n_test = max(1, round(len(groups) * fractions["test"]))
+    n_val = max(1, round(len(groups) * fractions["validation"]))
+    out = {g: "test" for g in groups[:n_test]}
+    out.update({g: "validation" for g in groups[n_test : n_test + n_val]})
+    out.update({g: "train" for g in groups[n_test + n_val :]})
+    return out
+
+
+def split_rows(rows: list[Labelled], corpora, seed: int) -> dict[str, list[Labelled]]:
+    keys = [group_key(r, corpora) for r in rows]
+    real = [k for k, r in zip(keys, rows) if r.corpus != AUTHORED]
+    if real:
+        assignment = assign_splits(real, seed)
+        assignment.update({k: "train" for k, r in zip(keys, rows) if r.corpus == AUTHORED})
+    else:
+        assignment = assign_splits(keys, seed)
+    splits: dict[str, list[Labelled]] = {"train": [], "validation": [], "test": []}
+    for k, r in zip(keys, rows):
+        splits[assignment[k]].append(r)
+    return splits
+
+
+def to_dataset_dict(splits: dict[str, list[Labelled]]):
+    from datasets import Dataset, DatasetDict, Features, Value
+
+    from data.labels import class_label
+
+    features = Features({
+        "id": Value("string"), "article_id": Value("string"), "source": Value("string"),
+        "start": Value("int32"), "end": Value("int32"), "text": Value("string"),
+        "context": Value("string"), "label": class_label(), "annotator": Value("string"),
+    })
+    def rows(items):
+        return {
+            "id": [f"{r.corpus}:{r.article_id}:{r.start}" for r in items],
+            "article_id": [r.article_id for r in items], "source": [r.corpus for r in items],
+            "start": [r.start for r in items], "end": [r.end for r in items],
+            "text": [r.text for r in items], "context": [r.context for r in items],
+            "label": [LABELS.index(r.label) for r in items], "annotator": [r.annotator for r in items],
+        }
+    return DatasetDict({name: Dataset.from_dict(rows(items), features=features) for name, items in splits.items()})
+
+
+def count_table(splits: dict[str, list[Labelled]]) -> dict:
+    """counts[split][source][label], with 'all' totals on both axes."""
+    table: dict = {}
+    for split, items in splits.items():
+        t: dict = defaultdict(Counter)
+        for r in items:
+            t[r.corpus][r.label] += 1
+            t["all"][r.label] += 1
+        table[split] = {src: {lab: c[lab] for lab in LABELS} | {"total": sum(c.values())} for src, c in t.items()}
+    return table
+
+
+def format_table(table: dict) -> str:
+    head = "| split | source | " + " | ".join(LABELS) + " | total |"
+    lines = [head, "|" + "---|" * (len(LABELS) + 3)]
+    for split, by_src in table.items():
+        for src, c in sorted(by_src.items(), key=lambda kv: kv[0] == "all"):
+            lines.append(f"| {split} | {src} | " + " | ".join(str(c[lab]) for lab in LABELS) + f" | {c['total']} |")
+    return "\n".join(lines)
+
+
+def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_dir: Path = ANNOTATIONS) -> dict:
+    corpora = load_corpora(corpus_dir)
+    rows = annotated_sentences(corpora, annotation_dir)
+    if not rows:
+        raise DataError("no annotated sentences joined with the available corpora")
+    per_source = Counter(r.corpus for r in rows)
+    for name in corpora:
+        print(f"source {name}: {len(corpora[name])} articles, {per_source[name]} annotated sentences")
+    splits = split_rows(rows, corpora, seed)
+    table = count_table(splits)
+    dd = to_dataset_dict(splits)
+    import datasets
+
+    datasets.disable_progress_bars()  # the count table is the useful output here
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        dd.save_to_disk(str(tmp))
+        (tmp / "counts.json").write_text(json.dumps(table, indent=2))
+        (tmp / "counts.md").write_text(format_table(table) + "\n")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(format_table(table))
+    print(f"saved DatasetDict to {out}")
+    return table

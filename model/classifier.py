@@ -1,0 +1,105 @@
+"""Load a fine-tuned model directory and label sentences with it.
+
+One encoding rule serves training, evaluation, batch prediction and the
+`pipeline(...)` call: the sentence is the first segment and, when context is
+used and present, the preceding sentence is the second (`text_pair`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from data.labels import LABELS
+from model.backbone import ModelError, check_model_dir
+
+MAX_LENGTH = 128
+
+
+def pick_device(name: str = "auto") -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ModelError("--device cuda: no CUDA device is available on this machine (use --device cpu or auto)")
+    if name not in ("cpu", "cuda"):
+        raise ModelError(f"--device {name}: expected auto, cpu or cuda")
+    return name
+
+
+def encode(tokenizer, texts: list[str], contexts: list[str] | None, max_length: int = MAX_LENGTH, **kw):
+    """Tokenise sentence (+ preceding sentence); empty context means no pair."""
+    if contexts is None:
+        return tokenizer(texts, truncation=True, max_length=max_length, **kw)
+    out = None
+    # Pairs and singles tokenise differently, so encode each item on its own rule.
+    encs = [tokenizer(t, c if c else None, truncation=True, max_length=max_length) for t, c in zip(texts, contexts)]
+    out = {k: [e[k] for e in encs] for k in encs[0]} if encs else {}
+    if kw.get("return_tensors"):
+        out = tokenizer.pad(out, return_tensors=kw["return_tensors"])
+    return out
+
+
+@dataclass
+class Classifier:
+    model: object
+    tokenizer: object
+    device: str
+    use_context: bool = True
+    temperature: float = 1.0
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "auto") -> "Classifier":
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        path = Path(model_dir)
+        check_model_dir(path)
+        device = pick_device(device)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
+        except (OSError, ValueError) as e:
+            raise ModelError(f"{path}: cannot load model ({str(e).splitlines()[0]})") from None
+        settings = json.loads((path / "stance_config.json").read_text()) if (path / "stance_config.json").exists() else {}
+        model.to(device).eval()
+        return cls(model, tokenizer, device, settings.get("use_context", True), settings.get("temperature", 1.0))
+
+    def predict_proba(self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64):
+        """Probabilities (n, 5), batched in length order to waste little padding."""
+        import numpy as np
+        import torch
+
+        if not texts:
+            return np.zeros((0, len(LABELS)), dtype=np.float32)
+        ctx = contexts if (self.use_context and contexts is not None) else None
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(ctx[i]) if ctx else 0))
+        probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        with torch.inference_mode():
+            for b in range(0, len(order), batch_size):
+                idx = order[b : b + batch_size]
+                enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
+                             return_tensors="pt", padding=True)
+                enc = {k: v.to(self.device) for k, v in enc.items()}
+                logits = self.model(**enc).logits.float() / self.temperature
+                probs[idx] = torch.softmax(logits, -1).cpu().numpy()
+        return probs
+
+
+def label_article(text: str, model_dir: str | Path | None = None, classifier: Classifier | None = None) -> list[dict]:
+    """Segment an article and label each sentence: the helper for code users.
+
+    >>> label_article(open("article.txt").read(), "runs/model")[0]["label"]
+    """
+    from data.segment import segment
+
+    clf = classifier or Classifier.load(model_dir)
+    sents = segment(text)
+    texts = [s.text for s in sents]
+    probs = clf.predict_proba(texts, [""] + texts[:-1])
+    return [
+        {"index": s.index, "start": s.start, "end": s.end, "text": s.text, "label": LABELS[int(p.argmax())],
+         "score": float(p.max()), "scores": {lab: float(x) for lab, x in zip(LABELS, p)}}
+        for s, p in zip(sents, probs)
+    ]

@@ -1,0 +1,34 @@
+"""python -m train --data DIR --output-dir DIR [--config FILE] [--epochs N] [--max-steps N] [--seed N] [--base-model PATH]"""
+
+import argparse
+from pathlib import Path
+
+from data.cli import run
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m train", description="Fine-tune the source-stance classifier with the HF Trainer.")
+    ap.add_argument("--data", required=True, type=Path, help="saved DatasetDict from `python -m data build`")
+    ap.add_argument("--output-dir", required=True, type=Path, help="where the model directory is written")
+    ap.add_argument("--config", type=Path, default=None, help="YAML recipe (default: train/configs/default.yaml)")
+    ap.add_argument("--epochs", type=float, default=None)
+    ap.add_argument("--max-steps", type=int, default=None, help="stop after N optimiser steps (overrides epochs)")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--base-model", default=None, help="minilm (default), a local HF model dir, or a hub id")
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--learning-rate", type=float, default=None)
+    ap.add_argument("--no-context", action="store_true", help="train on the sentence alone")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output-dir")
+    ap.add_argument("--overwrite", action="store_true", help="replace a model already in --output-dir")
+    ap.add_argument("--keep-checkpoints", action="store_true", help="keep intermediate checkpoints after success")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = ap.parse_args(argv)
+
+    from train.trainer import train
+
+    run(lambda: train(args), debug=args.debug)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""Training configuration: a YAML recipe (train/configs/) overridden by CLI flags."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
+
+
+@dataclass
+class ModelConfig:
+    base_model: str = "minilm"
+    use_context: bool = True
+    max_length: int = 128
+    class_weighting: str = "sqrt_inverse"
+
+
+@dataclass
+class Recipe:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: dict = field(default_factory=dict)
+
+
+def load_recipe(path: Path | None) -> Recipe:
+    from data.readers import DataError
+
+    path = path or DEFAULT_CONFIG
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise DataError(f"{path}: config file not found") from None
+    except yaml.YAMLError as e:
+        raise DataError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    known = {f.name for f in fields(ModelConfig)}
+    unknown = set(raw.get("model", {})) - known
+    if unknown:
+        raise DataError(f"{path}: unknown model option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    if raw.get("model", {}).get("class_weighting", "none") not in ("none", "inverse", "sqrt_inverse"):
+        raise DataError(f"{path}: class_weighting must be none, inverse or sqrt_inverse")
+    return Recipe(ModelConfig(**raw.get("model", {})), dict(raw.get("training", {})))

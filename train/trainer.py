@@ -1,0 +1,184 @@
+"""Fine-tune a sequence classifier on the built DatasetDict with `Trainer`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from data.labels import ID2LABEL, LABEL2ID, LABELS
+from data.readers import DataError
+from model.backbone import ModelError, resolve_base_model
+from model.classifier import encode, pick_device
+from train.config import load_recipe
+
+
+def load_dataset_dict(path: Path):
+    from datasets import load_from_disk
+
+    if not (path / "dataset_dict.json").is_file():
+        raise DataError(f"{path}: not a saved DatasetDict (run `python -m data build --out {path}` first)")
+    dd = load_from_disk(str(path))
+    names = getattr(dd["train"].features.get("label"), "names", None)
+    if names != list(LABELS):
+        raise DataError(f"{path}: dataset label set {names} differs from the schema {list(LABELS)}")
+    for split in ("train", "validation"):
+        if split not in dd or len(dd[split]) == 0:
+            raise DataError(f"{path}: split {split!r} is missing or empty")
+    return dd
+
+
+def class_weights(labels: list[int], scheme: str):
+    import torch
+
+    counts = torch.bincount(torch.tensor(labels), minlength=len(LABELS)).float().clamp(min=1)
+    if scheme == "none":
+        return None
+    w = (counts.sum() / counts) ** (0.5 if scheme == "sqrt_inverse" else 1.0)
+    return w / w.mean()
+
+
+def make_loss(weights):
+    import torch.nn.functional as F
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs.logits.float()
+        w = weights.to(logits.device) if weights is not None else None
+        total = F.cross_entropy(logits, labels, weight=w, reduction="sum")
+        # Normalise by the (weighted) item count so gradient accumulation stays exact.
+        denom = w[labels].sum() if w is not None else (num_items_in_batch or labels.numel())
+        return total / denom
+
+    return loss
+
+
+def compute_metrics(eval_pred) -> dict:
+    from eval.metrics import score
+
+    logits, labels = eval_pred
+    m = score(logits.argmax(-1), labels)
+    return {"macro_f1": m["macro_f1"], "accuracy": m["accuracy"]} | {f"f1_{k}": v["f1"] for k, v in m["per_label"].items()}
+
+
+def train(args) -> None:
+    import torch
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
+                              Trainer, TrainingArguments, set_seed)
+
+    recipe = load_recipe(args.config)
+    mc, ta = recipe.model, recipe.training
+    if args.base_model:
+        mc.base_model = args.base_model
+    if args.no_context:
+        mc.use_context = False
+    for flag, key in (("epochs", "num_train_epochs"), ("max_steps", "max_steps"), ("seed", "seed"),
+                      ("batch_size", "per_device_train_batch_size"), ("learning_rate", "learning_rate")):
+        if getattr(args, flag) is not None:
+            ta[key] = getattr(args, flag)
+
+    out = Path(args.output_dir)
+    ckpt_dir = out / "checkpoints"
+    if (out / "config.json").exists() and not args.overwrite and not args.resume:
+        raise DataError(f"{out}: already holds a model; choose another --output-dir or pass --overwrite")
+    if args.resume and not any(ckpt_dir.glob("checkpoint-*")):
+        raise DataError(f"{out}: --resume given but no checkpoint found in {ckpt_dir}")
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / ".write-test"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise DataError(f"{out}: output folder is not writable ({e.strerror})") from None
+
+    device = pick_device(args.device)
+    dd = load_dataset_dict(Path(args.data))
+    base = resolve_base_model(mc.base_model)
+    set_seed(int(ta.get("seed", 42)))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(base)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID, use_safetensors=True)
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{base}: cannot load base model ({str(e).splitlines()[0]})") from None
+    tokenizer.model_max_length = mc.max_length
+
+    def tokenize(batch):
+        return dict(encode(tokenizer, batch["text"], batch["context"] if mc.use_context else None, mc.max_length))
+
+    keep = ("input_ids", "attention_mask", "token_type_ids", "label")
+    tokenized = dd.map(tokenize, batched=True, desc="tokenising")
+    tokenized = tokenized.remove_columns([c for c in dd["train"].column_names if c not in keep])
+
+    if device == "cuda":
+        ta.setdefault("bf16", torch.cuda.is_bf16_supported())
+        ta.setdefault("fp16", not torch.cuda.is_bf16_supported())
+    training_args = TrainingArguments(output_dir=str(ckpt_dir), use_cpu=device == "cpu", **ta)
+    weights = class_weights(dd["train"]["label"], mc.class_weighting)
+    trainer = Trainer(
+        model=model, args=training_args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+        processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics, compute_loss_func=make_loss(weights),
+    )
+    started = time.time()
+    try:
+        trainer.train(resume_from_checkpoint=True if args.resume else None)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; resume with: python -m train --data {args.data} --output-dir {out} --resume",
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    train_seconds = time.time() - started
+
+    metrics = {"train_seconds": round(train_seconds, 1), "device": device}
+    for split in ("validation", "test"):
+        if split in tokenized and len(tokenized[split]):
+            metrics[split] = trainer.evaluate(tokenized[split], metric_key_prefix=split)
+
+    trainer.save_model(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / "stance_config.json").write_text(json.dumps({"use_context": mc.use_context, "max_length": mc.max_length,
+                                                       "base_model": mc.base_model, "labels": list(LABELS)}, indent=2))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    (out / "training_args.json").write_text(training_args.to_json_string())
+    (out / "README.md").write_text(model_card(mc, metrics, dd))
+    if not args.keep_checkpoints:
+        shutil.rmtree(ckpt_dir, ignore_errors=True)
+    (out / "training_args.bin").unlink(missing_ok=True)  # pickle; the JSON copy above is the record
+    print(f"model saved to {out} (validation macro-F1 {metrics['validation']['validation_macro_f1']:.3f}, "
+          f"{train_seconds:.0f}s on {device})")
+
+
+def model_card(mc, metrics: dict, dd) -> str:
+    rows = []
+    for split in ("validation", "test"):
+        m = metrics.get(split)
+        if m:
+            rows.append(f"| {split} | {len(dd[split])} | {m[f'{split}_macro_f1']:.3f} | {m[f'{split}_accuracy']:.3f} | "
+                        + " | ".join(f"{m[f'{split}_f1_{lab}']:.3f}" for lab in LABELS) + " |")
+    header = "| split | sentences | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in LABELS) + " |"
+    sep = "|" + "---|" * (4 + len(LABELS))
+    return f"""---
+library_name: transformers
+pipeline_tag: text-classification
+base_model: {mc.base_model}
+---
+# Source-stance classifier
+
+Labels each news sentence by how its claim is sourced: {", ".join(f"`{lab}`" for lab in LABELS)}.
+Input: the sentence, with the preceding sentence as `text_pair` ({"used" if mc.use_context else "not used"} in training).
+
+```python
+from transformers import pipeline
+clf = pipeline("text-classification", model="path/to/this/folder")
+clf({{"text": sentence, "text_pair": previous_sentence}})
+```
+
+## Evaluation
+
+{header}
+{sep}
+{chr(10).join(rows)}
+
+Trained in {metrics['train_seconds']}s on {metrics['device']}; base model `{mc.base_model}`.
+"""
