@@ -62,28 +62,38 @@ def group_key(row: Labelled, corpora: dict[str, dict[str, Article]]) -> str:
     return f"{row.corpus}:story:{story}" if story else f"{row.corpus}:{row.article_id}"
 
 
-def assign_splits(groups: list[str], seed: int, fractions=SPLIT_FRACTIONS) -> dict[str, str]:
-    groups = sorted(set(groups))
-    random.Random(seed).shuffle(groups)
-    n_test = max(1, round(len(groups) * fractions["test"]))
-    n_val = max(1, round(len(groups) * fractions["validation"]))
-    out = {g: "test" for g in groups[:n_test]}
-    out.update({g: "validation" for g in groups[n_test : n_test + n_val]})
-    out.update({g: "train" for g in groups[n_test + n_val :]})
+def assign_splits(groups: dict[str, Counter], seed: int, fractions=SPLIT_FRACTIONS) -> dict[str, str]:
+    """Article-grouped split, stratified so rare labels reach every split.
+
+    Groups are visited rarest-label-first (ties in seeded random order) and each
+    goes to the split furthest below its target share of that label.
+    """
+    totals = sum(groups.values(), Counter())
+    rarity = sorted(LABELS, key=lambda lab: totals[lab])
+    keys = sorted(groups)
+    random.Random(seed).shuffle(keys)
+    keys.sort(key=lambda g: tuple(-groups[g][lab] for lab in rarity))
+    filled = {split: Counter() for split in fractions}
+    out = {}
+    for g in keys:
+        lab = next((lab for lab in rarity if groups[g][lab]), rarity[-1])
+        split = max(fractions, key=lambda s: fractions[s] * totals[lab] - filled[s][lab])
+        out[g] = split
+        filled[split].update(groups[g])
     return out
 
 
 def split_rows(rows: list[Labelled], corpora, seed: int) -> dict[str, list[Labelled]]:
     keys = [group_key(r, corpora) for r in rows]
-    real = [k for k, r in zip(keys, rows) if r.corpus != AUTHORED]
-    if real:
-        assignment = assign_splits(real, seed)
-        assignment.update({k: "train" for k, r in zip(keys, rows) if r.corpus == AUTHORED})
-    else:
-        assignment = assign_splits(keys, seed)
+    real = any(r.corpus != AUTHORED for r in rows)
+    groups: dict[str, Counter] = defaultdict(Counter)
+    for k, r in zip(keys, rows):
+        if not (real and r.corpus == AUTHORED):
+            groups[k][r.label] += 1
+    assignment = assign_splits(groups, seed)
     splits: dict[str, list[Labelled]] = {"train": [], "validation": [], "test": []}
     for k, r in zip(keys, rows):
-        splits[assignment[k]].append(r)
+        splits[assignment.get(k, "train")].append(r)
     return splits
 
 

@@ -78,32 +78,43 @@ def read_csv(path: Path, id_column: str = "Body ID", text_column: str = "article
         yield Article(id=str(row[id_column]), text=row[text_column] or "", source=source or path.stem)
 
 
-def read_articles(path: str | Path, source: str = "", id_column: str = "Body ID",
-                  text_column: str = "articleBody", skip_bad: bool = False) -> list[Article]:
-    """Read articles from a file or folder, by extension; ids must be unique."""
-    path = Path(path)
+def _iter_path(path: Path, source: str, id_column: str, text_column: str, skip_bad: bool) -> Iterator[Article]:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
-        articles = list(read_txt_dir(path, source))
+        yield from read_txt_dir(path, source)
         for sub in sorted(path.glob("*.jsonl")):
-            articles += read_jsonl(sub, source, skip_bad)
+            yield from read_jsonl(sub, source, skip_bad)
         for sub in sorted(path.glob("*.csv")):
-            articles += read_csv(sub, id_column, text_column, source)
+            yield from read_csv(sub, id_column, text_column, source)
     elif path.suffix == ".jsonl":
-        articles = list(read_jsonl(path, source, skip_bad))
+        yield from read_jsonl(path, source, skip_bad)
     elif path.suffix == ".csv":
-        articles = list(read_csv(path, id_column, text_column, source))
+        yield from read_csv(path, id_column, text_column, source)
     elif path.suffix == ".txt":
-        articles = [Article(id=path.stem, text=_read_text(path), source=source or path.parent.name)]
+        yield Article(id=path.stem, text=_read_text(path), source=source or path.parent.name)
     else:
         raise DataError(f"{path}: unsupported file type (expected .txt, .jsonl, .csv or a folder)")
-    articles = [a for a in articles if a.text.strip()]
-    if not articles:
-        raise DataError(f"{path}: no readable articles")
+
+
+def iter_articles(paths: list[str | Path], source: str = "", id_column: str = "Body ID",
+                  text_column: str = "articleBody", skip_bad: bool = False) -> Iterator[Article]:
+    """Stream articles from files or folders, by extension; ids must be unique."""
     seen: set[str] = set()
-    for a in articles:
-        if a.id in seen:
-            raise DataError(f"{path}: duplicate article id {a.id!r}")
-        seen.add(a.id)
-    return articles
+    count = 0
+    for path in map(Path, paths):
+        for a in _iter_path(path, source, id_column, text_column, skip_bad):
+            if not a.text.strip():
+                continue
+            if a.id in seen:
+                raise DataError(f"{path}: duplicate article id {a.id!r}")
+            seen.add(a.id)
+            count += 1
+            yield a
+    if not count:
+        raise DataError(f"{', '.join(map(str, paths))}: no readable articles")
+
+
+def read_articles(path: str | Path, source: str = "", id_column: str = "Body ID",
+                  text_column: str = "articleBody", skip_bad: bool = False) -> list[Article]:
+    return list(iter_articles([path], source, id_column, text_column, skip_bad))

@@ -1,0 +1,57 @@
+"""Evaluation inputs: a split of a saved DatasetDict, or a labelled JSONL file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.labels import LABELS
+from data.readers import DataError
+
+
+@dataclass
+class EvalSet:
+    texts: list[str]
+    contexts: list[str]
+    labels: list[int]
+    sources: list[str]
+    train_labels: list[int] = field(default_factory=list)  # for the majority baseline
+    name: str = ""
+
+
+def load_eval_set(path: Path, split: str = "test") -> EvalSet:
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        from datasets import load_from_disk
+
+        if not (path / "dataset_dict.json").is_file():
+            raise DataError(f"{path}: not a saved DatasetDict")
+        dd = load_from_disk(str(path))
+        if split not in dd:
+            raise DataError(f"{path}: no split {split!r}; splits are {', '.join(dd)}")
+        names = getattr(dd[split].features["label"], "names", None)
+        if names != list(LABELS):
+            raise DataError(f"{path}: dataset label set {names} differs from the schema {list(LABELS)}")
+        ds = dd[split]
+        train = dd["train"]["label"] if "train" in dd else []
+        return EvalSet(ds["text"], ds["context"], ds["label"], ds["source"], train, f"{path}[{split}]")
+    texts, contexts, labels, sources = [], [], [], []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            label = rec["label"]
+            texts.append(str(rec["text"]))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise DataError(f"{path}:{lineno}: bad record ({e}); expected {{\"text\", \"label\"}}") from None
+        if label not in LABELS:
+            raise DataError(f"{path}:{lineno}: unknown label {label!r}; expected one of {', '.join(LABELS)}")
+        labels.append(LABELS.index(label))
+        contexts.append(str(rec.get("context") or ""))
+        sources.append(str(rec.get("source") or path.stem))
+    if not texts:
+        raise DataError(f"{path}: no labelled records")
+    return EvalSet(texts, contexts, labels, sources, [], str(path))

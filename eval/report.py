@@ -1,0 +1,99 @@
+"""Score a model and the baselines on one evaluation set; write the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from data.labels import LABELS
+from eval.data import EvalSet
+from eval.metrics import score
+from model.rules import rule_labels
+
+
+def majority_baseline(es: EvalSet) -> list[int]:
+    # The majority of the training labels when known; else of the evaluated labels (an upper bound for it).
+    pool = es.train_labels or es.labels
+    return [Counter(pool).most_common(1)[0][0]] * len(es.labels)
+
+
+def evaluate_all(es: EvalSet, predictions: list[int], probs=None) -> dict:
+    systems = {
+        "model": predictions,
+        "rules": [LABELS.index(lab) for lab in rule_labels(es.texts, es.contexts)],
+        "majority": majority_baseline(es),
+    }
+    report = {"data": es.name, "n": len(es.labels)}
+    report |= score(predictions, es.labels)
+    report["baselines"] = {name: score(p, es.labels) for name, p in systems.items() if name != "model"}
+    report["by_source"] = {}
+    for src in sorted(set(es.sources)):
+        idx = [i for i, s in enumerate(es.sources) if s == src]
+        m = score([predictions[i] for i in idx], [es.labels[i] for i in idx])
+        report["by_source"][src] = {"n": len(idx), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]}
+    return report
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def markdown(report: dict) -> str:
+    rows = [("fine-tuned model", report)] + [(f"baseline: {k}", v) for k, v in report["baselines"].items()]
+    lines = [f"# Evaluation report", "", f"Data: `{report['data']}` ({report['n']} sentences). Model: `{report.get('model', '')}`.", "",
+             "| system | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in LABELS) + " |",
+             "|" + "---|" * (3 + len(LABELS))]
+    for name, m in rows:
+        lines.append(f"| {name} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} | "
+                     + " | ".join(f"{m['per_label'][lab]['f1']:.3f}" for lab in LABELS) + " |")
+    lines += ["", "## Per label (fine-tuned model)", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for lab in LABELS:
+        m = report["per_label"][lab]
+        lines.append(f"| {lab} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    lines += ["", "## By source", "", "| source | sentences | macro-F1 | accuracy |", "|---|---|---|---|"]
+    for src, m in report["by_source"].items():
+        lines.append(f"| {src} | {m['n']} | {m['macro_f1']:.3f} | {m['accuracy']:.3f} |")
+    lines += ["", "## Confusion matrix (rows gold, columns predicted)", "",
+              "| gold \\ pred | " + " | ".join(LABELS) + " |", "|" + "---|" * (1 + len(LABELS))]
+    for lab, row in zip(LABELS, report["confusion_matrix"]):
+        lines.append(f"| {lab} | " + " | ".join(map(str, row)) + " |")
+    lines += ["", "![confusion matrix](confusion_matrix.png)", ""]
+    return "\n".join(lines)
+
+
+def confusion_png(matrix: list[list[int]]) -> bytes:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    ConfusionMatrixDisplay(np.array(matrix), display_labels=list(LABELS)).plot(ax=ax, cmap="Blues", colorbar=False,
+                                                                               xticks_rotation=35)
+    ax.set_title("Source-stance confusion matrix")
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def write_report(report: dict, out: Path) -> None:
+    write_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    write_atomic(out / "report.md", markdown(report))
+    write_atomic(out / "confusion_matrix.png", confusion_png(report["confusion_matrix"]))
