@@ -170,3 +170,21 @@ def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_
     print(format_table(table))
     print(f"saved DatasetDict to {out}")
     return table
+
+
+def load_built(path: Path, need=("train", "validation")):
+    """Load a DatasetDict written by `build`, checking it matches the label schema."""
+    from datasets import load_from_disk
+
+    path = Path(path)
+    if not (path / "dataset_dict.json").is_file():
+        raise DataError(f"{path}: not a saved DatasetDict (run `python -m data build --out {path}` first)")
+    dd = load_from_disk(str(path))
+    for split in need:
+        if split not in dd or len(dd[split]) == 0:
+            raise DataError(f"{path}: split {split!r} is missing or empty")
+    for split in dd:
+        names = getattr(dd[split].features.get("label"), "names", None)
+        if names != list(LABELS):
+            raise DataError(f"{path}: dataset label set {names} differs from the schema {list(LABELS)}")
+    return dd

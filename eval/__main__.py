@@ -1,4 +1,5 @@
-"""python -m eval --model DIR --data DATASET_DIR_or_FILE.jsonl --out REPORT_DIR [--split test]"""
+"""python -m eval --model DIR --data DATASET_DIR_or_FILE.jsonl --out REPORT_DIR [--split test]
+python -m eval --compare --data DATASET_DIR --out REPORT_DIR [--model [NAME=]DIR ...] [--cv K]"""
 
 import argparse
 from pathlib import Path
@@ -7,33 +8,53 @@ from data.cli import run
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m eval",
-                                 description="Score a fine-tuned model and the majority/rule baselines on labelled data.")
-    ap.add_argument("--model", required=True, type=Path, help="model directory written by `python -m train`")
+    ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", action="append", help="model directory from `python -m train` "
+                    "(with --compare: repeatable, optionally NAME=DIR)")
     ap.add_argument("--data", required=True, type=Path, help="saved DatasetDict, or JSONL with {text, label[, context]}")
-    ap.add_argument("--out", required=True, type=Path, help="report folder (report.json, report.md, confusion_matrix.png)")
+    ap.add_argument("--out", required=True, type=Path, help="report folder")
     ap.add_argument("--split", default="test", help="split of a DatasetDict to score (default: test)")
+    ap.add_argument("--compare", action="store_true",
+                    help="train and score every baseline (majority, rules, TF-IDF+LR, embeddings+LR, SetFit) "
+                         "beside the given models, with article-bootstrap CIs, calibration, errors and a label audit")
+    ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of articles (--compare)")
+    ap.add_argument("--cv", type=int, default=0, help="also run grouped K-fold CV of the baselines (--compare)")
+    ap.add_argument("--skip", nargs="*", default=[], help="baselines to leave out, e.g. setfit (--compare)")
+    ap.add_argument("--no-audit", action="store_true", help="skip the cleanlab label audit (--compare)")
+    ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     args = ap.parse_args(argv)
+    if not args.compare and (not args.model or len(args.model) != 1):
+        ap.error("give exactly one --model (or use --compare)")
 
-    def go():
+    def simple():
         from eval.data import load_eval_set
         from eval.report import evaluate_all, write_report
         from model.classifier import Classifier
 
         es = load_eval_set(args.data, args.split)
-        clf = Classifier.load(args.model, args.device)
+        clf = Classifier.load(args.model[0], args.device)
         probs = clf.predict_proba(es.texts, es.contexts, args.batch_size)
         report = evaluate_all(es, probs.argmax(-1).tolist(), probs)
-        report["model"] = str(args.model)
+        report["model"] = str(args.model[0])
         write_report(report, args.out)
         base = report["baselines"]
         print(f"macro-F1 {report['macro_f1']:.3f} (rules {base['rules']['macro_f1']:.3f}, "
               f"majority {base['majority']['macro_f1']:.3f}) on {report['n']} sentences -> {args.out}/report.md")
 
-    run(go, debug=args.debug)
+    def compare():
+        from eval.compare import compare as run_compare
+
+        report = run_compare(args)
+        for name, m in sorted(report["systems"].items(), key=lambda kv: -kv[1]["macro_f1"]):
+            lo, hi = m["ci95"]["macro_f1"]
+            print(f"{name:40s} macro-F1 {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}]")
+        print(f"report -> {args.out}/report.md")
+
+    run(compare if args.compare else simple, debug=args.debug)
 
 
 if __name__ == "__main__":

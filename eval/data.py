@@ -24,16 +24,11 @@ def load_eval_set(path: Path, split: str = "test") -> EvalSet:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
-        from datasets import load_from_disk
+        from data.build import load_built
 
-        if not (path / "dataset_dict.json").is_file():
-            raise DataError(f"{path}: not a saved DatasetDict")
-        dd = load_from_disk(str(path))
+        dd = load_built(path, need=())
         if split not in dd:
             raise DataError(f"{path}: no split {split!r}; splits are {', '.join(dd)}")
-        names = getattr(dd[split].features["label"], "names", None)
-        if names != list(LABELS):
-            raise DataError(f"{path}: dataset label set {names} differs from the schema {list(LABELS)}")
         ds = dd[split]
         train = dd["train"]["label"] if "train" in dd else []
         return EvalSet(ds["text"], ds["context"], ds["label"], ds["source"], train, f"{path}[{split}]")

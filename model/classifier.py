@@ -48,7 +48,6 @@ class Classifier:
     tokenizer: object
     device: str
     use_context: bool = True
-    temperature: float = 1.0
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto") -> "Classifier":
@@ -64,7 +63,7 @@ class Classifier:
             raise ModelError(f"{path}: cannot load model ({str(e).splitlines()[0]})") from None
         settings = json.loads((path / "stance_config.json").read_text()) if (path / "stance_config.json").exists() else {}
         model.to(device).eval()
-        return cls(model, tokenizer, device, settings.get("use_context", True), settings.get("temperature", 1.0))
+        return cls(model, tokenizer, device, settings.get("use_context", True))
 
     def predict_proba(self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64):
         """Probabilities (n, 5), batched in length order to waste little padding."""
@@ -82,7 +81,7 @@ class Classifier:
                 enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
                              return_tensors="pt", padding=True)
                 enc = {k: v.to(self.device) for k, v in enc.items()}
-                logits = self.model(**enc).logits.float() / self.temperature
+                logits = self.model(**enc).logits.float()
                 probs[idx] = torch.softmax(logits, -1).cpu().numpy()
         return probs
 

@@ -40,3 +40,30 @@ def test_eval_rejects_unknown_labels(tiny_model, tmp_path):
     assert res.returncode == 2
     assert "gold.jsonl:1: unknown label 'neutral'" in res.stderr and "Traceback" not in res.stderr
     assert not (tmp_path / "rep").exists()
+
+
+def test_compare_report_schema(tiny_model, mini_corpus, tmp_path):
+    from data.build import build
+
+    corpus, ann = mini_corpus
+    build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
+    out = tmp_path / "cmp"
+    res = run_cli("-m", "eval", "--compare", "--data", str(tmp_path / "dd"), "--out", str(out),
+                  "--model", f"tiny={tiny_model}", "--skip", "setfit", "--bootstrap", "30", "--cv", "3")
+    assert res.returncode == 0, res.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    assert {"majority", "rules", "tfidf_lr", "embeddings_lr", "fine-tuned:tiny",
+            "fine-tuned:tiny (context removed)"} == set(report["systems"])
+    for m in report["systems"].values():
+        lo, hi = m["ci95"]["macro_f1"]
+        assert m["ci95"]["unit"] == "article" and lo <= hi
+        assert set(m["per_label"]) == set(LABELS) and set(m["by_source"]) <= {"seeds", "fnc1"}
+    assert report["primary"] == "fine-tuned:tiny" and report["macro_f1"] == report["systems"]["fine-tuned:tiny"]["macro_f1"]
+    assert set(report["cv"]) == {"majority", "rules", "tfidf_lr", "embeddings_lr"}
+    assert 0 <= report["calibration"]["tiny"]["ece"] <= 1
+    assert len(report["data_sha256"]) == 64 and report["versions"]["transformers"]
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert all(e["gold"] != e["predicted"] for e in errors)
+    assert [e["confidence"] for e in errors] == sorted((e["confidence"] for e in errors), reverse=True)
+    for name in ("report.md", "confusion_matrix.png", "reliability.png", "label_issues.jsonl"):
+        assert (out / name).exists(), name

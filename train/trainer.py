@@ -8,26 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+from data.build import load_built
 from data.labels import ID2LABEL, LABEL2ID, LABELS
 from data.readers import DataError
 from model.backbone import ModelError, resolve_base_model
 from model.classifier import encode, pick_device
 from train.config import load_recipe
-
-
-def load_dataset_dict(path: Path):
-    from datasets import load_from_disk
-
-    if not (path / "dataset_dict.json").is_file():
-        raise DataError(f"{path}: not a saved DatasetDict (run `python -m data build --out {path}` first)")
-    dd = load_from_disk(str(path))
-    names = getattr(dd["train"].features.get("label"), "names", None)
-    if names != list(LABELS):
-        raise DataError(f"{path}: dataset label set {names} differs from the schema {list(LABELS)}")
-    for split in ("train", "validation"):
-        if split not in dd or len(dd[split]) == 0:
-            raise DataError(f"{path}: split {split!r} is missing or empty")
-    return dd
 
 
 def class_weights(labels: list[int], scheme: str):
@@ -93,7 +79,7 @@ def train(args) -> None:
         raise DataError(f"{out}: output folder is not writable ({e.strerror})") from None
 
     device = pick_device(args.device)
-    dd = load_dataset_dict(Path(args.data))
+    dd = load_built(Path(args.data))
     base = resolve_base_model(mc.base_model)
     set_seed(int(ta.get("seed", 42)))
     try:
@@ -130,7 +116,8 @@ def train(args) -> None:
         raise SystemExit(130) from None
     train_seconds = time.time() - started
 
-    metrics = {"train_seconds": round(train_seconds, 1), "device": device}
+    temperature = calibrate(trainer, tokenized["validation"], dd["validation"]["label"])
+    metrics = {"train_seconds": round(train_seconds, 1), "device": device, "temperature": temperature}
     for split in ("validation", "test"):
         if split in tokenized and len(tokenized[split]):
             metrics[split] = trainer.evaluate(tokenized[split], metric_key_prefix=split)
@@ -138,7 +125,8 @@ def train(args) -> None:
     trainer.save_model(str(out))
     tokenizer.save_pretrained(str(out))
     (out / "stance_config.json").write_text(json.dumps({"use_context": mc.use_context, "max_length": mc.max_length,
-                                                       "base_model": mc.base_model, "labels": list(LABELS)}, indent=2))
+                                                       "base_model": mc.base_model, "labels": list(LABELS),
+                                                       "temperature_folded_into_head": temperature}, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "training_args.json").write_text(training_args.to_json_string())
     (out / "README.md").write_text(model_card(mc, metrics, dd))
@@ -147,6 +135,28 @@ def train(args) -> None:
     (out / "training_args.bin").unlink(missing_ok=True)  # pickle; the JSON copy above is the record
     print(f"model saved to {out} (validation macro-F1 {metrics['validation']['validation_macro_f1']:.3f}, "
           f"{train_seconds:.0f}s on {device})")
+
+
+def calibrate(trainer, val_set, val_labels) -> float:
+    """Fit a temperature on validation and fold it into the classification head.
+
+    Dividing the head's weight and bias by T divides the logits by T, so every
+    consumer (predict.py, pipeline(...)) gets calibrated scores with no extra
+    code, and argmax (hence every label) is unchanged.
+    """
+    import torch
+
+    from eval.stats import fit_temperature
+
+    head = getattr(trainer.model, "classifier", None)
+    if not isinstance(head, torch.nn.Linear):
+        print("note: no linear classifier head found; scores are left uncalibrated", file=sys.stderr)
+        return 1.0
+    t = fit_temperature(trainer.predict(val_set).predictions, val_labels)
+    with torch.no_grad():
+        head.weight /= t
+        head.bias /= t
+    return round(t, 4)
 
 
 def model_card(mc, metrics: dict, dd) -> str:
