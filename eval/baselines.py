@@ -41,14 +41,6 @@ def tfidf_lr(train_x, train_y, texts, contexts, seed=0) -> np.ndarray:
     return _full_proba(clf, vec.transform(texts))
 
 
-def embed(texts: list[str], base: str, batch_size: int = 64) -> np.ndarray:
-    """Mean-pooled, normalised sentence embeddings of the frozen backbone."""
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(base, device="cpu")
-    return model.encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False)
-
-
 def embeddings_lr(train_emb, train_y, emb, seed=0) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 

@@ -24,6 +24,7 @@ from eval.report import write_atomic
 from eval.stats import bootstrap_ci, expected_calibration_error, grouped_folds
 from model.backbone import minilm_dir, sha256_file
 from model.classifier import Classifier
+from model.embed import embed
 
 BASELINES = ("majority", "rules", "tfidf_lr", "embeddings_lr", "setfit")
 
@@ -74,7 +75,7 @@ def run_baselines(names, train, evald, base, seed, emb=None) -> dict[str, np.nda
         elif name == "tfidf_lr":
             out[name] = baselines.tfidf_lr(train["text"], ty, texts, contexts, seed)
         elif name == "embeddings_lr":
-            tr_e, ev_e = emb or (baselines.embed(train["text"], base), baselines.embed(texts, base))
+            tr_e, ev_e = emb or (embed(train["text"], base), embed(texts, base))
             out[name] = baselines.embeddings_lr(tr_e, ty, ev_e, seed)
         elif name == "setfit":
             out[name] = baselines.setfit(train["text"], ty, texts, base, seed=seed)
@@ -88,7 +89,7 @@ def label_audit(dd, base, seed, out: Path, k: int = 5) -> int:
     from datasets import concatenate_datasets
 
     allds = concatenate_datasets([dd[s] for s in dd])
-    emb = baselines.embed(allds["text"], base)
+    emb = embed(allds["text"], base)
     y = np.asarray(allds["label"])
     oof = np.zeros((len(y), len(LABELS)), dtype=np.float32)
     groups = [f"{s}:{a}" for s, a in zip(allds["source"], allds["article_id"])]
@@ -110,7 +111,7 @@ def cross_validate(dd, names, base, k, seed) -> dict:
 
     allds = concatenate_datasets([dd[s] for s in dd])
     groups = [f"{s}:{a}" for s, a in zip(allds["source"], allds["article_id"])]
-    emb_all = baselines.embed(allds["text"], base) if "embeddings_lr" in names else None
+    emb_all = embed(allds["text"], base) if "embeddings_lr" in names else None
     scores = {n: [] for n in names}
     for fold in grouped_folds(groups, k, seed):
         train_idx = np.setdiff1d(np.arange(len(allds)), fold)

@@ -52,7 +52,9 @@ class Classifier:
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto") -> "Classifier":
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # batch jobs print their own progress
         path = Path(model_dir)
         check_model_dir(path)
         device = pick_device(device)

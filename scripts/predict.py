@@ -105,6 +105,11 @@ def predict(args) -> None:
         raise
     out.close()
     print(f"{n} sentences labelled -> {args.output}")
+    if args.html:
+        from scripts.report_html import write_html
+
+        write_html(args.output, args.html, args.html_threshold)
+        print(f"HTML report -> {args.html}")
 
 
 def main(argv=None) -> None:
@@ -118,9 +123,13 @@ def main(argv=None) -> None:
     ap.add_argument("--id-column", default="Body ID", help="CSV column with the article id")
     ap.add_argument("--text-column", default="articleBody", help="CSV column with the article text")
     ap.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines instead of stopping")
+    ap.add_argument("--html", type=Path, default=None, help="also write a self-contained HTML report (JSONL output only)")
+    ap.add_argument("--html-threshold", type=float, default=0.75, help="cosine similarity for the cross-outlet view")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     args = ap.parse_args(argv)
+    if args.html and args.output.suffix != ".jsonl":
+        ap.error("--html needs a .jsonl --output")
     run(lambda: predict(args), debug=args.debug)
 
 

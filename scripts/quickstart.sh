@@ -15,11 +15,13 @@ start=$(date +%s)
 $PY -m data build --out "$OUT/data" "${corpus[@]}"
 $PY -m train --data "$OUT/data" --output-dir "$OUT/model" --overwrite --epochs "$EPOCHS"
 $PY -m eval --model "$OUT/model" --data "$OUT/data" --out "$OUT/report"
-$PY scripts/predict.py --model "$OUT/model" --input data/examples --output "$OUT/predictions.jsonl"
+$PY scripts/predict.py --model "$OUT/model" --input data/examples --output "$OUT/predictions.jsonl" \
+    --html "$OUT/predictions.html"
 cat <<MSG
 
 Done in $(( $(date +%s) - start ))s.
   model:       $OUT/model        (pipeline("text-classification", model="$OUT/model"))
   report:      $OUT/report/report.md
   predictions: $OUT/predictions.jsonl
+  HTML view:   $OUT/predictions.html
 MSG
