@@ -48,8 +48,22 @@ def read_txt_dir(folder: Path, source: str = "") -> Iterator[Article]:
         yield Article(id=path.stem, text=_read_text(path), source=source or folder.name)
 
 
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """Stream a UTF-8 file line by line (structured files are never guessed at: bad bytes stop)."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(f, 1):
+                if "\x00" in line:
+                    raise DataError(f"{path}:{lineno}: NUL bytes; not a text file")
+                yield lineno, line
+        except UnicodeDecodeError:
+            raise DataError(f"{path}: not UTF-8 (after line {lineno}); re-encode it as UTF-8") from None
+
+
 def read_jsonl(path: Path, source: str = "", skip_bad: bool = False) -> Iterator[Article]:
-    for lineno, line in enumerate(_read_text(path).splitlines(), 1):
+    bad = 0
+    for lineno, line in _lines(path):
         if not line.strip():
             continue
         try:
@@ -61,21 +75,25 @@ def read_jsonl(path: Path, source: str = "", skip_bad: bool = False) -> Iterator
                 title=str(rec.get("title") or ""),
                 meta={k: v for k, v in rec.items() if k not in {"id", "text", "source", "title"}},
             )
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
             if skip_bad:
-                print(f"warning: {path}:{lineno}: skipped bad record ({e})", file=sys.stderr)
+                bad += 1
                 continue
-            raise DataError(f"{path}:{lineno}: bad JSONL record ({e}); use --skip-bad to skip such lines") from None
+            raise DataError(f"{path}:{lineno}: bad JSONL record ({type(e).__name__}: {e}); "
+                            "use --skip-bad to skip such lines") from None
         yield art
+    if bad:
+        print(f"warning: {path}: skipped {bad} bad line(s)", file=sys.stderr)
 
 
 def read_csv(path: Path, id_column: str = "Body ID", text_column: str = "articleBody", source: str = "") -> Iterator[Article]:
-    reader = csv.DictReader(_read_text(path).splitlines(keepends=True))
+    reader = csv.DictReader(line for _, line in _lines(path))
     missing = [c for c in (id_column, text_column) if c not in (reader.fieldnames or [])]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; columns are {reader.fieldnames}")
     for row in reader:
-        yield Article(id=str(row[id_column]), text=row[text_column] or "", source=source or path.stem)
+        yield Article(id=str(row[id_column]), text=(row[text_column] or "").replace("\r\n", "\n"),
+                      source=source or path.stem)
 
 
 def _iter_path(path: Path, source: str, id_column: str, text_column: str, skip_bad: bool) -> Iterator[Article]:

@@ -30,16 +30,50 @@ def pick_device(name: str = "auto") -> str:
 
 
 def encode(tokenizer, texts: list[str], contexts: list[str] | None, max_length: int = MAX_LENGTH, **kw):
-    """Tokenise sentence (+ preceding sentence); empty context means no pair."""
-    if contexts is None:
-        return tokenizer(texts, truncation=True, max_length=max_length, **kw)
-    out = None
-    # Pairs and singles tokenise differently, so encode each item on its own rule.
-    encs = [tokenizer(t, c if c else None, truncation=True, max_length=max_length) for t, c in zip(texts, contexts)]
-    out = {k: [e[k] for e in encs] for k in encs[0]} if encs else {}
+    """Tokenise sentence (+ preceding sentence as text_pair); an empty context means no pair.
+
+    Pairs and singles tokenise differently, so each group is encoded in one fast
+    batch call and the rows are put back in input order.
+    """
+    texts = list(texts)
+    paired = [i for i, c in enumerate(contexts or []) if c]
+    has_pair = set(paired)
+    single = [i for i in range(len(texts)) if i not in has_pair]
+    rows: list = [None] * len(texts)
+    if paired:
+        enc = tokenizer([texts[i] for i in paired], [contexts[i] for i in paired], truncation=True, max_length=max_length)
+        for j, i in enumerate(paired):
+            rows[i] = {k: v[j] for k, v in enc.items()}
+    if single:
+        enc = tokenizer([texts[i] for i in single], truncation=True, max_length=max_length)
+        for j, i in enumerate(single):
+            rows[i] = {k: v[j] for k, v in enc.items()}
+    out = {k: [r[k] for r in rows] for k in rows[0]} if rows else {}
     if kw.get("return_tensors"):
         out = tokenizer.pad(out, return_tensors=kw["return_tensors"])
     return out
+
+
+def length_batches(texts, contexts, batch_size: int):
+    """Index batches in length order, so each batch pads to similar lengths."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(contexts[i]) if contexts else 0))
+    return [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
+
+
+def prefetched(batches, encode_batch):
+    """Yield (batch, encoding), tokenising the next batch in a thread while the model runs.
+
+    Fast tokenizers release the GIL, so on two cores this hides most of the tokenising time.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(encode_batch, batches[0]) if batches else None
+        for k, idx in enumerate(batches):
+            enc = future.result()
+            if k + 1 < len(batches):
+                future = pool.submit(encode_batch, batches[k + 1])
+            yield idx, enc
 
 
 @dataclass
@@ -75,14 +109,16 @@ class Classifier:
         if not texts:
             return np.zeros((0, len(LABELS)), dtype=np.float32)
         ctx = contexts if (self.use_context and contexts is not None) else None
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(ctx[i]) if ctx else 0))
+
+        def encode_batch(idx):
+            enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
+                         return_tensors="pt")
+            return {k: v.pin_memory() if self.device == "cuda" else v for k, v in enc.items()}
+
         probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         with torch.inference_mode():
-            for b in range(0, len(order), batch_size):
-                idx = order[b : b + batch_size]
-                enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
-                             return_tensors="pt", padding=True)
-                enc = {k: v.to(self.device) for k, v in enc.items()}
+            for idx, enc in prefetched(length_batches(texts, ctx, batch_size), encode_batch):
+                enc = {k: v.to(self.device, non_blocking=True) for k, v in enc.items()}
                 logits = self.model(**enc).logits.float()
                 probs[idx] = torch.softmax(logits, -1).cpu().numpy()
         return probs

@@ -78,13 +78,60 @@ class Writer:
         os.unlink(self.tmp)
 
 
+class DedupCache:
+    """Scores each distinct (sentence, context) once; bounded, so memory stays flat.
+
+    Wire copy repeats verbatim across outlets, so archives hold many duplicates.
+    """
+
+    def __init__(self, clf, batch_size: int, max_items: int = 200_000):
+        from collections import OrderedDict
+
+        self.clf, self.batch_size, self.max_items = clf, batch_size, max_items
+        self.cache: "OrderedDict[tuple, object]" = OrderedDict()
+        self.hits = 0
+
+    def __call__(self, texts: list[str], contexts: list[str]):
+        keys = [(t, c if self.clf.use_context else "") for t, c in zip(texts, contexts)]
+        todo = list(dict.fromkeys(k for k in keys if k not in self.cache))
+        local = dict(zip(todo, self.clf.predict_proba([k[0] for k in todo], [k[1] for k in todo], self.batch_size)))
+        self.hits += len(keys) - len(todo)
+        rows = []
+        for k in keys:
+            p = local.get(k)
+            if p is None:
+                p = self.cache[k]
+                self.cache.move_to_end(k)
+            rows.append(p)
+        self.cache.update(local)
+        while len(self.cache) > self.max_items:
+            self.cache.popitem(last=False)
+        return rows
+
+
+def load_classifier(args):
+    if args.backend == "onnx":
+        from model.onnx_backend import OnnxClassifier
+
+        return OnnxClassifier.load(args.model, quantize=args.quantize)
+    if args.quantize:
+        from data.readers import DataError
+
+        raise DataError("--quantize int8 needs --backend onnx")
+    from model.classifier import Classifier
+
+    return Classifier.load(args.model, args.device)
+
+
 def predict(args) -> None:
+    import torch
     from tqdm import tqdm
 
     from data.readers import iter_articles
-    from model.classifier import Classifier
 
-    clf = Classifier.load(args.model, args.device)
+    torch.set_num_threads(args.threads)
+    clf = load_classifier(args)
+    score = DedupCache(clf, args.batch_size)
     articles = iter_articles(args.input, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
     out = Writer(args.output)
     n = 0
@@ -92,7 +139,7 @@ def predict(args) -> None:
         with tqdm(unit=" sent", desc="labelling", disable=args.quiet) as bar:
             for chunk in chunks(sentence_stream(articles), args.chunk_size):
                 recs = [r for r, _ in chunk]
-                probs = clf.predict_proba([r["text"] for r in recs], [c for _, c in chunk], args.batch_size)
+                probs = score([r["text"] for r in recs], [c for _, c in chunk])
                 for rec, p in zip(recs, probs):
                     rec["label"] = LABELS[int(p.argmax())]
                     rec["score"] = round(float(p.max()), 6)
@@ -104,7 +151,7 @@ def predict(args) -> None:
         out.abort()
         raise
     out.close()
-    print(f"{n} sentences labelled -> {args.output}")
+    print(f"{n} sentences labelled ({score.hits} duplicates reused) -> {args.output}")
     if args.html:
         from scripts.report_html import write_html
 
@@ -120,6 +167,10 @@ def main(argv=None) -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--chunk-size", type=int, default=4096, help="sentences held in memory at once")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--backend", default="torch", choices=["torch", "onnx"],
+                    help="onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
+    ap.add_argument("--quantize", choices=["int8"], default=None, help="with --backend onnx: the int8 graph")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads for the model")
     ap.add_argument("--id-column", default="Body ID", help="CSV column with the article id")
     ap.add_argument("--text-column", default="articleBody", help="CSV column with the article text")
     ap.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines instead of stopping")

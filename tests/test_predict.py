@@ -36,3 +36,53 @@ def test_predict_bad_input_leaves_no_output(tiny_model, tmp_path):
     assert list(tmp_path.glob("*labels*")) == []
     res = run_cli("scripts/predict.py", "--model", str(tmp_path / "nomodel"), "--input", str(bad), "--output", str(out))
     assert res.returncode == 2 and "not a model directory" in res.stderr
+
+
+def _labels(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_dedup_and_chunking_do_not_change_output(tiny_model, tmp_path):
+    text = (ROOT / "data" / "examples" / "valdoria_outlet1.txt").read_text()
+    arts = tmp_path / "arts.jsonl"
+    # the same wire copy under three ids, plus a different article between them
+    other = (ROOT / "data" / "examples" / "valdoria_outlet2.txt").read_text()
+    arts.write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in
+                            (("w1", text), ("x", other), ("w2", text), ("w3", text))))
+    fast, slow = tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(arts), "--output", str(fast), "--quiet")
+    assert res.returncode == 0 and "duplicates reused" in res.stdout
+    reused = int(res.stdout.split("(")[1].split()[0])
+    assert reused == 2 * len(segment(text))
+    # reference: one sentence per chunk and per batch, so nothing is shared or reordered
+    assert run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(arts), "--output", str(slow),
+                   "--quiet", "--chunk-size", "1", "--batch-size", "1").returncode == 0
+    a, b = _labels(fast), _labels(slow)
+    assert [(r["article_id"], r["index"], r["label"]) for r in a] == [(r["article_id"], r["index"], r["label"]) for r in b]
+    for x, y in zip(a, b):
+        assert max(abs(x["scores"][k] - y["scores"][k]) for k in LABELS) < 1e-4
+    w1 = [r for r in a if r["article_id"] == "w1"]
+    w3 = [r for r in a if r["article_id"] == "w3"]
+    assert [r["scores"] for r in w1] == [r["scores"] for r in w3]
+
+
+def test_onnx_backend_agrees_with_torch(tiny_model, tmp_path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    res = run_cli("scripts/export_onnx.py", "--model", str(model), "--quantize", "int8")
+    assert res.returncode == 0, res.stderr[-2000:]
+    outs = {}
+    for name, extra in (("torch", []), ("onnx", ["--backend", "onnx"]), ("int8", ["--backend", "onnx", "--quantize", "int8"])):
+        outs[name] = tmp_path / f"{name}.jsonl"
+        r = run_cli("scripts/predict.py", "--model", str(model), "--input", str(ROOT / "data" / "examples"),
+                    "--output", str(outs[name]), "--quiet", *extra)
+        assert r.returncode == 0, r.stderr[-2000:]
+    t, o, q = (_labels(outs[k]) for k in ("torch", "onnx", "int8"))
+    assert [r["label"] for r in t] == [r["label"] for r in o]
+    assert max(abs(x["scores"][k] - y["scores"][k]) for x, y in zip(t, o) for k in LABELS) < 1e-4
+    assert len(q) == len(t) and all(r["label"] in LABELS for r in q)
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(ROOT / "data" / "examples"),
+                  "--output", str(tmp_path / "x.jsonl"), "--backend", "onnx")
+    assert res.returncode == 2 and "not exported yet" in res.stderr

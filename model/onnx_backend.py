@@ -1,0 +1,89 @@
+"""ONNX export (fp32 and dynamically quantised int8) and an ONNX Runtime classifier.
+
+The exported graph takes the same inputs as the torch model and returns the
+logits (temperature already folded into the head), so both backends share the
+tokenising, batching and output code of `model.classifier`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from data.labels import LABELS
+from model.backbone import ModelError
+from model.classifier import Classifier, encode, length_batches, prefetched
+
+ONNX_DIR = "onnx"
+
+
+def onnx_path(model_dir: Path, quantize: str | None) -> Path:
+    return Path(model_dir) / ONNX_DIR / ("model.int8.onnx" if quantize == "int8" else "model.onnx")
+
+
+def export(model_dir: str | Path, quantize: str | None = None) -> Path:
+    """Write <model_dir>/onnx/model.onnx (and model.int8.onnx with quantize='int8')."""
+    import torch
+
+    model_dir = Path(model_dir)
+    clf = Classifier.load(model_dir, "cpu")
+    fp32 = onnx_path(model_dir, None)
+    fp32.parent.mkdir(exist_ok=True)
+    enc = encode(clf.tokenizer, ["An example sentence for tracing."], ["Its context."], return_tensors="pt")
+    # The exporter orders graph inputs by forward()'s signature, not by the dict: name them so.
+    import inspect
+
+    names = [n for n in inspect.signature(clf.model.forward).parameters if n in enc]
+    tmp = fp32.with_suffix(".tmp.onnx")
+    with torch.inference_mode():
+        torch.onnx.export(clf.model, (dict(enc),), str(tmp), input_names=names, output_names=["logits"],
+                          dynamic_axes={n: {0: "batch", 1: "seq"} for n in names} | {"logits": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+    os.replace(tmp, fp32)
+    (fp32.parent / "inputs.json").write_text(json.dumps(names))
+    if quantize != "int8":
+        return fp32
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    out = onnx_path(model_dir, "int8")
+    tmp = out.with_suffix(".tmp.onnx")
+    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
+    os.replace(tmp, out)
+    return out
+
+
+class OnnxClassifier(Classifier):
+    """Same interface as `Classifier`, running an exported graph in ONNX Runtime."""
+
+    @classmethod
+    def load(cls, model_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> "OnnxClassifier":
+        import onnxruntime as ort
+
+        base = Classifier.load(model_dir, "cpu")
+        path = onnx_path(Path(model_dir), quantize)
+        if not path.is_file():
+            flag = " --quantize int8" if quantize else ""
+            raise ModelError(f"{path}: not exported yet; run python scripts/export_onnx.py --model {model_dir}{flag}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = os.cpu_count() or 1
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        obj = cls(session, base.tokenizer, "cpu", base.use_context)
+        obj.input_names = json.loads((path.parent / "inputs.json").read_text())
+        return obj
+
+    def predict_proba(self, texts, contexts=None, batch_size: int = 64):
+        import numpy as np
+        from scipy.special import softmax
+
+        probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        ctx = contexts if (self.use_context and contexts is not None) else None
+
+        def encode_batch(idx):
+            enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
+                         return_tensors="np")
+            return {k: enc[k].astype(np.int64) for k in self.input_names}
+
+        for idx, enc in prefetched(length_batches(texts, ctx, batch_size), encode_batch):
+            probs[idx] = softmax(self.model.run(["logits"], enc)[0], axis=-1)
+        return probs
