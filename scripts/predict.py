@@ -15,7 +15,6 @@ import csv
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,20 +45,40 @@ def chunks(items, size):
 
 
 class Writer:
-    """JSONL or CSV by extension; nothing appears at the final path until close()."""
+    """JSONL or CSV by extension; nothing appears at the final path until close().
 
-    def __init__(self, path: Path):
+    Records go to a hidden `.part` file. After each chunk, a sidecar records how many
+    records and bytes are safely on disk (fsync'd), so `--resume` can truncate a
+    killed run to its last complete chunk and carry on from there.
+    """
+
+    def __init__(self, path: Path, resume: bool = False):
+        from data.readers import DataError
+
         if path.suffix not in (".jsonl", ".csv"):
-            from data.readers import DataError
-
             raise DataError(f"{path}: output must end in .jsonl or .csv")
+        if path.is_dir():
+            raise DataError(f"{path}: is a folder; give an output file")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        self.f = os.fdopen(fd, "w", encoding="utf-8", newline="")
-        self.csv = None
-        if path.suffix == ".csv":
-            self.csv = csv.writer(self.f)
+        self.tmp = path.parent / f".{path.name}.part"
+        self.progress = path.parent / f".{path.name}.progress"
+        self.done = 0
+        if resume and self.tmp.exists() and self.progress.exists():
+            state = json.loads(self.progress.read_text())
+            self.done = state["records"]
+            self.f = open(self.tmp, "r+", encoding="utf-8", newline="")
+            self.f.truncate(state["bytes"])
+            self.f.seek(state["bytes"])
+        else:
+            if resume:
+                print(f"note: nothing to resume for {path}; starting from the beginning", file=sys.stderr)
+            try:
+                self.f = open(self.tmp, "w", encoding="utf-8", newline="")
+            except OSError as e:
+                raise DataError(f"{path}: cannot write output ({e.strerror})") from None
+        self.csv = csv.writer(self.f) if path.suffix == ".csv" else None
+        if self.csv and not self.done:
             self.csv.writerow(["article_id", "index", "start", "end", "text", "label", "score"] + [f"score_{l}" for l in LABELS])
 
     def write(self, rec: dict) -> None:
@@ -68,14 +87,28 @@ class Writer:
                               + [rec["scores"][l] for l in LABELS])
         else:
             self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self.done += 1
+
+    def checkpoint(self) -> None:
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        tmp = self.progress.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"records": self.done, "bytes": self.f.tell()}))
+        os.replace(tmp, self.progress)
 
     def close(self) -> None:
         self.f.close()
         os.replace(self.tmp, self.path)
+        self.progress.unlink(missing_ok=True)
+
+    def keep_for_resume(self) -> None:
+        self.checkpoint()
+        self.f.close()
 
     def abort(self) -> None:
         self.f.close()
-        os.unlink(self.tmp)
+        self.tmp.unlink(missing_ok=True)
+        self.progress.unlink(missing_ok=True)
 
 
 class DedupCache:
@@ -133,11 +166,17 @@ def predict(args) -> None:
     clf = load_classifier(args)
     score = DedupCache(clf, args.batch_size)
     articles = iter_articles(args.input, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
-    out = Writer(args.output)
-    n = 0
+    out = Writer(args.output, args.resume)
+    skip, n = out.done, out.done
+    stream = sentence_stream(articles)
+    if skip:
+        from itertools import islice
+
+        stream = islice(stream, skip, None)  # output order is deterministic, so the first `skip` are done
+        print(f"resuming after {skip} sentences already labelled", file=sys.stderr)
     try:
-        with tqdm(unit=" sent", desc="labelling", disable=args.quiet) as bar:
-            for chunk in chunks(sentence_stream(articles), args.chunk_size):
+        with tqdm(unit=" sent", desc="labelling", disable=args.quiet, initial=skip) as bar:
+            for chunk in chunks(stream, args.chunk_size):
                 recs = [r for r, _ in chunk]
                 probs = score([r["text"] for r in recs], [c for _, c in chunk])
                 for rec, p in zip(recs, probs):
@@ -145,8 +184,14 @@ def predict(args) -> None:
                     rec["score"] = round(float(p.max()), 6)
                     rec["scores"] = {lab: round(float(x), 6) for lab, x in zip(LABELS, p)}
                     out.write(rec)
+                out.checkpoint()
                 n += len(recs)
                 bar.update(len(recs))
+    except KeyboardInterrupt:
+        out.keep_for_resume()
+        print(f"\ninterrupted after {out.done} sentences; continue with the same command plus --resume",
+              file=sys.stderr)
+        raise SystemExit(130) from None
     except BaseException:
         out.abort()
         raise
@@ -174,6 +219,7 @@ def main(argv=None) -> None:
     ap.add_argument("--id-column", default="Body ID", help="CSV column with the article id")
     ap.add_argument("--text-column", default="articleBody", help="CSV column with the article text")
     ap.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines instead of stopping")
+    ap.add_argument("--resume", action="store_true", help="continue an interrupted run into the same --output")
     ap.add_argument("--html", type=Path, default=None, help="also write a self-contained HTML report (JSONL output only)")
     ap.add_argument("--html-threshold", type=float, default=0.75, help="cosine similarity for the cross-outlet view")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,0 +1,137 @@
+"""Inference benchmark: the same real sentences through five paths, in one run.
+
+    python scripts/bench_inference.py --model runs/model --data runs/data \
+        [--corpus ../shared/corpora/fnc1/train_bodies.csv] [--sentences 5000] [--repeats 2]
+
+(a) pipeline(), one sentence at a time   (b) pipeline() with batch_size
+(c) the project's torch path             (d) ONNX fp32        (e) ONNX int8
+Each path runs in its own process (so peak RSS is its own), after a warm-up,
+`--repeats` times on the same input; it prints sentences/s (best run), peak RSS,
+the speed-up over (a), agreement with (c)'s labels, and macro-F1 on the test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+PATHS = {"a": "pipeline, 1 at a time", "b": "pipeline, batch_size", "c": "project torch path",
+         "d": "ONNX fp32", "e": "ONNX int8"}
+
+
+def load_inputs(corpus: Path, n: int):
+    from data.readers import iter_articles
+    from data.segment import segment
+
+    texts, contexts = [], []
+    for art in iter_articles([corpus]):
+        sents = segment(art.text)
+        for k, s in enumerate(sents):
+            texts.append(s.text)
+            contexts.append(sents[k - 1].text if k else "")
+        if len(texts) >= n:
+            break
+    return texts[:n], contexts[:n]
+
+
+def run_path(path: str, model: str, texts, contexts, batch_size: int):
+    from data.labels import LABELS
+
+    if path in "ab":
+        import torch
+        from transformers import pipeline
+
+        torch.set_num_threads(__import__("os").cpu_count())
+        clf = pipeline("text-classification", model=model, device="cpu", truncation=True)
+        inputs = [{"text": t, "text_pair": c} if c else t for t, c in zip(texts, contexts)]
+        if path == "a":
+            return [clf(x)[0]["label"] for x in inputs]
+        return [r["label"] if isinstance(r, dict) else r[0]["label"] for r in clf(inputs, batch_size=batch_size)]
+    if path == "c":
+        from model.classifier import Classifier
+
+        clf = Classifier.load(model, "cpu")
+    else:
+        from model.onnx_backend import OnnxClassifier
+
+        clf = OnnxClassifier.load(model, quantize="int8" if path == "e" else None)
+    probs = clf.predict_proba(texts, contexts, batch_size)
+    return [LABELS[i] for i in probs.argmax(1)]
+
+
+def child(args) -> None:
+    """One path in this process: warm-up, timed repeats, test-split predictions."""
+    import resource
+
+    from data.build import load_built
+    from data.labels import LABELS
+    from eval.metrics import score
+
+    texts, contexts = load_inputs(args.corpus, args.sentences)
+    run_path(args.path, str(args.model), texts[:64], contexts[:64], args.batch_size)  # warm-up
+    times, labels = [], None
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        labels = run_path(args.path, str(args.model), texts, contexts, args.batch_size)
+        times.append(time.perf_counter() - t0)
+    test = load_built(args.data, need=("test",))["test"]
+    pred = run_path(args.path, str(args.model), test["text"], test["context"], args.batch_size)
+    f1 = score([LABELS.index(p) for p in pred], test["label"])["macro_f1"]
+    print(json.dumps({"path": args.path, "n": len(texts), "best_s": min(times), "times": times,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "labels": labels, "macro_f1": f1}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True, type=Path)
+    ap.add_argument("--data", required=True, type=Path, help="DatasetDict whose test split gives macro-F1")
+    ap.add_argument("--corpus", type=Path, default=Path("../shared/corpora/fnc1/train_bodies.csv"))
+    ap.add_argument("--sentences", type=int, default=5000)
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--paths", default="abcde")
+    ap.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
+    ap.add_argument("--path", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.path:
+        return child(args)
+
+    if set(args.paths) & set("de"):
+        from model.onnx_backend import export, onnx_path
+
+        if not onnx_path(args.model, "int8").exists():
+            export(args.model, "int8")
+    results = {}
+    for p in args.paths:
+        cmd = [sys.executable, __file__, "--model", str(args.model), "--data", str(args.data), "--corpus", str(args.corpus),
+               "--sentences", str(args.sentences), "--repeats", str(args.repeats), "--batch-size", str(args.batch_size),
+               "--path", p]
+        print(f"running ({p}) {PATHS[p]} ...", flush=True)
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode:
+            sys.exit(f"error: path {p} failed: {res.stderr.strip().splitlines()[-1]}")
+        results[p] = json.loads(res.stdout.strip().splitlines()[-1])
+
+    ref = results.get("c")
+    base = results.get("a")
+    print(f"\n{len(next(iter(results.values()))['labels'])} real sentences, best of {args.repeats} runs after warm-up\n")
+    print("| path | sentences/s | vs (a) | peak RSS MB | labels = (c) | test macro-F1 |")
+    print("|---|---|---|---|---|---|")
+    for p, r in results.items():
+        rate = r["n"] / r["best_s"]
+        ratio = f"{rate / (base['n'] / base['best_s']):.1f}x" if base else "-"
+        agree = f"{sum(x == y for x, y in zip(r['labels'], ref['labels'])) / r['n']:.4f}" if ref else "-"
+        print(f"| ({p}) {PATHS[p]} | {rate:.0f} | {ratio} | {r['peak_rss_mb']:.0f} | {agree} | {r['macro_f1']:.3f} |")
+    if args.out:
+        args.out.write_text(json.dumps({p: {k: v for k, v in r.items() if k != "labels"} for p, r in results.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

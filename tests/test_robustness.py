@@ -1,0 +1,99 @@
+"""Interruptions and bad input: nothing lost, nothing half-written, one-line errors."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+
+def _archive(path, n_articles=60):
+    text = " ".join((ROOT / "data" / "examples" / f"valdoria_outlet{k}.txt").read_text().replace("\n", " ")
+                    for k in (1, 2, 3))
+    path.write_text("".join(json.dumps({"id": f"a{i}", "text": f"Story {i}. " + text}) + "\n" for i in range(n_articles)))
+
+
+def test_sigkill_then_resume_equals_clean_run(tiny_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    _archive(src)
+    base = [sys.executable, str(ROOT / "scripts" / "predict.py"), "--model", str(tiny_model), "--input", str(src),
+            "--quiet", "--chunk-size", "16"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    assert subprocess.run(base + ["--output", str(tmp_path / "clean.jsonl")], env=env).returncode == 0
+    out = tmp_path / "chaos.jsonl"
+    rng = random.Random(0)
+    for _ in range(4):
+        p = subprocess.Popen(base + ["--output", str(out), "--resume"], env=env)
+        time.sleep(rng.uniform(2.0, 5.0))
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        if out.exists():
+            break
+    assert subprocess.run(base + ["--output", str(out), "--resume"], env=env).returncode == 0
+    assert out.read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+    assert not list(tmp_path.glob(".chaos*"))
+
+
+def test_ctrl_c_keeps_work_and_says_how_to_resume(tiny_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    _archive(src, 200)
+    out = tmp_path / "o.jsonl"
+    p = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "predict.py"), "--model", str(tiny_model), "--input",
+                          str(src), "--output", str(out), "--quiet", "--chunk-size", "16"],
+                         stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    time.sleep(6)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    if p.returncode == 0:
+        pytest.skip("finished before the interrupt")
+    assert p.returncode == 130 and "--resume" in err and "Traceback" not in err
+    assert not out.exists() and (tmp_path / ".o.jsonl.part").exists()
+
+
+@pytest.mark.parametrize("content,message", [
+    (b"", "no readable articles"),
+    (b"\x00\x01binary\x00", "NUL bytes"),
+    (b'{"id": "1", "text": "caf\xe9 au lait."}\n', "not UTF-8"),
+])
+def test_bad_jsonl_inputs_fail_cleanly(tiny_model, tmp_path, content, message):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(content)
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(src), "--output",
+                  str(tmp_path / "o.jsonl"), "--quiet")
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert not list(tmp_path.glob("*o.jsonl*"))
+
+
+def test_cp1252_text_is_decoded_with_a_warning(tiny_model, tmp_path):
+    (tmp_path / "a.txt").write_bytes("The caf\xe9 owner said it was closed.".encode("cp1252"))
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(tmp_path / "a.txt"), "--output",
+                  str(tmp_path / "o.jsonl"), "--quiet")
+    assert res.returncode == 0 and "decoded as cp1252" in res.stderr
+    assert "café" in (tmp_path / "o.jsonl").read_text(encoding="utf-8")
+
+
+def test_unwritable_output_and_missing_inputs(tiny_model, tmp_path):
+    src = tmp_path / "a.txt"
+    src.write_text("One sentence.")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(src), "--output",
+                      str(locked / "o.jsonl"))
+        if os.geteuid() != 0:  # root ignores permission bits
+            assert res.returncode == 2 and "error:" in res.stderr and "Traceback" not in res.stderr
+    finally:
+        locked.chmod(0o700)
+    for args in (("-m", "data", "build", "--out", str(tmp_path / "d"), "--corpus-dir", str(tmp_path / "nope")),
+                 ("-m", "train", "--data", str(tmp_path / "nope"), "--output-dir", str(tmp_path / "m")),
+                 ("-m", "eval", "--model", str(tiny_model), "--data", str(tmp_path / "nope"), "--out", str(tmp_path / "r"))):
+        res = run_cli(*args)
+        assert res.returncode == 2, args
+        assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("error: "), res.stderr
