@@ -96,11 +96,25 @@ def read_csv(path: Path, id_column: str = "Body ID", text_column: str = "article
                       source=source or path.stem)
 
 
+def read_html(path: Path, source: str = "") -> Article:
+    """The main text of a saved web page (trafilatura), or a clear refusal."""
+    try:
+        import trafilatura
+    except ImportError:
+        raise DataError(f"{path}: HTML input needs the html extra: pip install -e '.[html]'") from None
+    text = trafilatura.extract(_read_text(path), include_comments=False, include_tables=False) or ""
+    if not text.strip():
+        raise DataError(f"{path}: no article text found in this HTML page")
+    return Article(id=path.stem, text=text, source=source or path.parent.name)
+
+
 def _iter_path(path: Path, source: str, id_column: str, text_column: str, skip_bad: bool) -> Iterator[Article]:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
         yield from read_txt_dir(path, source)
+        for sub in sorted([*path.glob("*.html"), *path.glob("*.htm")]):
+            yield read_html(sub, source)
         for sub in sorted(path.glob("*.jsonl")):
             yield from read_jsonl(sub, source, skip_bad)
         for sub in sorted(path.glob("*.csv")):
@@ -111,8 +125,10 @@ def _iter_path(path: Path, source: str, id_column: str, text_column: str, skip_b
         yield from read_csv(path, id_column, text_column, source)
     elif path.suffix == ".txt":
         yield Article(id=path.stem, text=_read_text(path), source=source or path.parent.name)
+    elif path.suffix in (".html", ".htm"):
+        yield read_html(path, source)
     else:
-        raise DataError(f"{path}: unsupported file type (expected .txt, .jsonl, .csv or a folder)")
+        raise DataError(f"{path}: unsupported file type (expected .txt, .jsonl, .csv, .html or a folder)")
 
 
 def iter_articles(paths: list[str | Path], source: str = "", id_column: str = "Body ID",

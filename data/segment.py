@@ -31,13 +31,36 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def _split_line(line: str) -> list[str]:
-    return _segmenter().segment(line)
+# pysbd slows down badly on very long lines (scraped pages without line breaks), so
+# such lines are cut into blocks at a sentence-like boundary before segmenting.
+BLOCK = 5000
+_BOUNDARY = re.compile(r"[.!?][\"\u201d\u2019')\]]*\s+")
+
+
+def _blocks(line: str):
+    start = 0
+    while len(line) - start > 2 * BLOCK:
+        m = _BOUNDARY.search(line, start + BLOCK, start + 2 * BLOCK)
+        cut = m.end() if m else (line.rfind(" ", start + BLOCK, start + 2 * BLOCK) + 1 or start + 2 * BLOCK)
+        yield line[start:cut]
+        start = cut
+    yield line[start:]
+
+
+def _split_line(line: str):
+    if len(line) <= 2 * BLOCK:
+        return _segmenter().segment(line)
+    return (piece for block in _blocks(line) for piece in _segmenter().segment(block))
 
 
 def segment(text: str) -> list[Sentence]:
     """Split `text` into sentences with exact character offsets."""
-    out: list[Sentence] = []
+    return list(iter_segment(text))
+
+
+def iter_segment(text: str):
+    """Lazily yield sentences, so a huge article streams instead of stalling."""
+    index = 0
     for m in _LINE.finditer(text):
         line = m.group()
         if not line.strip():
@@ -50,11 +73,13 @@ def segment(text: str) -> list[Sentence]:
             pos = line.find(piece, cursor)
             if pos < 0:  # pysbd altered the text: keep the rest of the line whole
                 piece = line[cursor:].strip()
+                if not piece:
+                    continue
                 pos = line.find(piece, cursor)
             start = m.start() + pos
-            out.append(Sentence(len(out), start, start + len(piece), piece))
+            yield Sentence(index, start, start + len(piece), piece)
+            index += 1
             cursor = pos + len(piece)
-    return out
 
 
 def sentence_hash(text: str) -> str:

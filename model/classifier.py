@@ -82,6 +82,7 @@ class Classifier:
     tokenizer: object
     device: str
     use_context: bool = True
+    truncated: int = 0  # inputs cut to MAX_LENGTH tokens so far, reported by batch jobs
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "auto") -> "Classifier":
@@ -113,6 +114,7 @@ class Classifier:
         def encode_batch(idx):
             enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
                          return_tensors="pt")
+            self.truncated += int((enc["attention_mask"].sum(1) >= MAX_LENGTH).sum())
             return {k: v.pin_memory() if self.device == "cuda" else v for k, v in enc.items()}
 
         probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from data.labels import LABELS
 from model.backbone import ModelError
-from model.classifier import Classifier, encode, length_batches, prefetched
+from model.classifier import MAX_LENGTH, Classifier, encode, length_batches, prefetched
 
 ONNX_DIR = "onnx"
 
@@ -82,6 +82,7 @@ class OnnxClassifier(Classifier):
         def encode_batch(idx):
             enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
                          return_tensors="np")
+            self.truncated += int((enc["attention_mask"].sum(1) >= MAX_LENGTH).sum())
             return {k: enc[k].astype(np.int64) for k in self.input_names}
 
         for idx, enc in prefetched(length_batches(texts, ctx, batch_size), encode_batch):

@@ -24,11 +24,11 @@ from data.labels import LABELS  # noqa: E402
 
 
 def sentence_stream(articles):
-    from data.segment import segment
+    from data.segment import iter_segment
 
     for art in articles:
         prev = ""
-        for s in segment(art.text):
+        for s in iter_segment(art.text):
             yield {"article_id": art.id, "index": s.index, "start": s.start, "end": s.end, "text": s.text}, prev
             prev = s.text
 
@@ -161,6 +161,7 @@ def predict(args) -> None:
     from tqdm import tqdm
 
     from data.readers import iter_articles
+    from model.classifier import MAX_LENGTH
 
     torch.set_num_threads(args.threads)
     clf = load_classifier(args)
@@ -196,7 +197,8 @@ def predict(args) -> None:
         out.abort()
         raise
     out.close()
-    print(f"{n} sentences labelled ({score.hits} duplicates reused) -> {args.output}")
+    print(f"{n} sentences labelled ({score.hits} duplicates reused, {clf.truncated} truncated to "
+          f"{MAX_LENGTH} tokens) -> {args.output}")
     if args.html:
         from scripts.report_html import write_html
 

@@ -97,3 +97,46 @@ def test_unwritable_output_and_missing_inputs(tiny_model, tmp_path):
         res = run_cli(*args)
         assert res.returncode == 2, args
         assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("error: "), res.stderr
+
+
+def test_long_single_line_and_huge_sentence(tiny_model, tmp_path):
+    from data.segment import segment
+
+    line = "The agency said 40 homes flooded. Residents said more were hit! " * 800   # ~52k chars, one line
+    sents = segment(line)
+    assert len(sents) == 1600 and all(line[s.start:s.end] == s.text for s in sents)
+    (tmp_path / "long.txt").write_text(line + "\n" + "word " * 1800 + ".")  # one unit of ~1,800 tokens
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(tmp_path / "long.txt"), "--output",
+                  str(tmp_path / "o.jsonl"), "--quiet")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "1601 sentences labelled" in res.stdout and "1 truncated to 128 tokens" in res.stdout
+
+
+def test_html_pages_are_extracted(tiny_model, tmp_path):
+    pytest.importorskip("trafilatura")
+    page = tmp_path / "page.html"
+    body = " ".join(f"<p>The council said the bridge would reopen in week {k}. Engineers had inspected it twice.</p>"
+                    for k in range(6))
+    page.write_text(f"<html><head><title>T</title><script>var x = 1;</script></head><body><nav>Home | News</nav>"
+                    f"<article><h1>Bridge to reopen</h1>{body}</article><footer>Contact us</footer></body></html>")
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(page), "--output",
+                  str(tmp_path / "o.jsonl"), "--quiet")
+    assert res.returncode == 0, res.stderr[-2000:]
+    texts = [json.loads(line)["text"] for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert "The council said the bridge would reopen in week 0." in texts
+    assert not any("var x" in t for t in texts)
+    (tmp_path / "empty.html").write_text("<html><body><script>1</script></body></html>")
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(tmp_path / "empty.html"),
+                  "--output", str(tmp_path / "e.jsonl"), "--quiet")
+    assert res.returncode == 2 and "no article text" in res.stderr
+
+
+def test_hostile_article_ids_stay_data(tiny_model, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "../../etc/passwd", "text": "One sentence here."}) + "\n")
+    out_dir = tmp_path / "out"
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(src), "--output",
+                  str(out_dir / "o.jsonl"), "--html", str(out_dir / "o.html"), "--quiet")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["in.jsonl", "o.html", "o.jsonl"]
+    assert json.loads((out_dir / "o.jsonl").read_text())["article_id"] == "../../etc/passwd"
