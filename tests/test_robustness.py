@@ -140,3 +140,37 @@ def test_hostile_article_ids_stay_data(tiny_model, tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["in.jsonl", "o.html", "o.jsonl"]
     assert json.loads((out_dir / "o.jsonl").read_text())["article_id"] == "../../etc/passwd"
+
+
+def test_training_killed_then_resumed_matches_uninterrupted(tiny_model, mini_corpus, tmp_path):
+    from data.build import build
+
+    corpus, ann = mini_corpus
+    build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
+    cfg = tmp_path / "steps.yaml"
+    cfg.write_text("model: {use_context: true, max_length: 64, class_weighting: sqrt_inverse}\n"
+                   "training: {max_steps: 40, learning_rate: 1.0e-3, per_device_train_batch_size: 16, eval_strategy: steps,"
+                   " eval_steps: 4, save_strategy: steps, save_steps: 4, load_best_model_at_end: true,"
+                   " metric_for_best_model: macro_f1, report_to: none, seed: 7, logging_steps: 4}\n")
+    base = [sys.executable, "-m", "train", "--data", str(tmp_path / "dd"), "--config", str(cfg),
+            "--base-model", str(tiny_model), "--device", "cpu"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    assert subprocess.run(base + ["--output-dir", str(tmp_path / "clean")], cwd=ROOT, env=env,
+                          capture_output=True).returncode == 0
+    out = tmp_path / "killed"
+    p = subprocess.Popen(base + ["--output-dir", str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list((out / "checkpoints").glob("checkpoint-8")) and p.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert p.poll() is None, "training finished before it could be killed"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    assert not (out / "config.json").exists(), "killed run must not look like a finished model"
+    res = subprocess.run(base + ["--output-dir", str(out), "--resume"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    clean = json.loads((tmp_path / "clean" / "metrics.json").read_text())
+    resumed = json.loads((out / "metrics.json").read_text())
+    for split in ("validation", "test"):
+        assert resumed[split][f"{split}_macro_f1"] == pytest.approx(clean[split][f"{split}_macro_f1"], abs=0.05)
+        assert resumed[split][f"{split}_loss"] == pytest.approx(clean[split][f"{split}_loss"], rel=0.1)
