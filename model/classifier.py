@@ -126,6 +126,26 @@ class Classifier:
         return probs
 
 
+def fold_temperature(model, t: float) -> float:
+    """Divide the classification head by T, so logits come out divided by T.
+
+    Every consumer (predict.py, pipeline(...)) then gets calibrated scores with no
+    extra code, and argmax (hence every label) is unchanged. Returns the T applied.
+    """
+    import sys
+
+    import torch
+
+    head = getattr(model, "classifier", None)
+    if not isinstance(head, torch.nn.Linear):
+        print("note: no linear classifier head found; scores are left uncalibrated", file=sys.stderr)
+        return 1.0
+    with torch.no_grad():
+        head.weight /= t
+        head.bias /= t
+    return round(float(t), 4)
+
+
 def label_article(text: str, model_dir: str | Path | None = None, classifier: Classifier | None = None) -> list[dict]:
     """Segment an article and label each sentence: the helper for code users.
 

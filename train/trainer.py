@@ -138,25 +138,12 @@ def train(args) -> None:
 
 
 def calibrate(trainer, val_set, val_labels) -> float:
-    """Fit a temperature on validation and fold it into the classification head.
-
-    Dividing the head's weight and bias by T divides the logits by T, so every
-    consumer (predict.py, pipeline(...)) gets calibrated scores with no extra
-    code, and argmax (hence every label) is unchanged.
-    """
-    import torch
-
+    """Fit a temperature on validation logits and fold it into the classification head."""
     from eval.stats import fit_temperature
+    from model.classifier import fold_temperature
 
-    head = getattr(trainer.model, "classifier", None)
-    if not isinstance(head, torch.nn.Linear):
-        print("note: no linear classifier head found; scores are left uncalibrated", file=sys.stderr)
-        return 1.0
     t = fit_temperature(trainer.predict(val_set).predictions, val_labels)
-    with torch.no_grad():
-        head.weight /= t
-        head.bias /= t
-    return round(t, 4)
+    return fold_temperature(trainer.model, t)
 
 
 def model_card(mc, metrics: dict, dd) -> str:
