@@ -58,8 +58,12 @@ def setfit(train_x, train_y, texts, base: str, per_label: int = 64, seed: int = 
     train_y = np.asarray(train_y)
     idx = np.concatenate([rng.permutation(np.flatnonzero(train_y == k))[:per_label] for k in range(len(LABELS))])
     ds = Dataset.from_dict({"text": [train_x[i] for i in idx], "label": train_y[idx].tolist()})
+    import tempfile
+
     model = SetFitModel.from_pretrained(base, labels=list(LABELS))
-    args = TrainingArguments(batch_size=32, num_iterations=5, num_epochs=1, seed=seed, show_progress_bar=False)
-    Trainer(model=model, args=args, train_dataset=ds).train()
+    with tempfile.TemporaryDirectory() as tmp:  # SetFit otherwise writes checkpoints/ into the cwd
+        args = TrainingArguments(output_dir=tmp, batch_size=32, num_iterations=5, num_epochs=1, seed=seed,
+                                 show_progress_bar=False, save_strategy="no")
+        Trainer(model=model, args=args, train_dataset=ds).train()
     probs = np.asarray(model.predict_proba(texts, batch_size=64, as_numpy=True), dtype=np.float32)
     return probs
