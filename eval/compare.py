@@ -105,21 +105,50 @@ def label_audit(dd, base, seed, out: Path, k: int = 5) -> int:
     return len(lines)
 
 
-def cross_validate(dd, names, base, k, seed) -> dict:
-    """Grouped K-fold over every gold sentence (small-data mode): mean ± sd macro-F1."""
+def finetune_fold(train_ds, val_ds, test_ds, args, workdir: Path) -> np.ndarray:
+    """Run the training recipe on one fold and return its test-fold probabilities."""
+    from argparse import Namespace
+
+    from datasets import DatasetDict
+
+    from train.trainer import train
+
+    data = workdir / "data"
+    DatasetDict({"train": train_ds, "validation": val_ds, "test": test_ds}).save_to_disk(str(data))
+    train(Namespace(data=data, output_dir=workdir / "model", config=args.train_config, epochs=args.epochs,
+                    max_steps=args.max_steps, seed=args.seed, base_model=args.base_model, batch_size=None,
+                    learning_rate=None, no_context=False, device=args.device, resume=False, overwrite=True,
+                    keep_checkpoints=False))
+    return Classifier.load(workdir / "model", args.device).predict_proba(test_ds["text"], test_ds["context"])
+
+
+def cross_validate(dd, names, base, k, seed, args=None) -> dict:
+    """Grouped K-fold over every gold sentence (small-data mode): mean ± sd macro-F1.
+
+    With --cv-train the fine-tuning recipe runs on every fold too: fold i is the
+    test fold and fold i+1 the validation fold that picks its best epoch.
+    """
+    import tempfile
+
     from datasets import concatenate_datasets
 
     allds = concatenate_datasets([dd[s] for s in dd])
     groups = [f"{s}:{a}" for s, a in zip(allds["source"], allds["article_id"])]
     emb_all = embed(allds["text"], base) if "embeddings_lr" in names else None
     scores = {n: [] for n in names}
-    for fold in grouped_folds(groups, k, seed):
+    folds = grouped_folds(groups, k, seed)
+    for i, fold in enumerate(folds):
         train_idx = np.setdiff1d(np.arange(len(allds)), fold)
         tr, ev = allds.select(train_idx), allds.select(fold)
         emb = (emb_all[train_idx], emb_all[fold]) if emb_all is not None else None
         probs = run_baselines(names, tr, ev, base, seed, emb)
+        if args is not None and args.cv_train:
+            val_idx = folds[(i + 1) % k]
+            fit_idx = np.setdiff1d(train_idx, val_idx)
+            with tempfile.TemporaryDirectory() as tmp:
+                probs["fine-tuned"] = finetune_fold(allds.select(fit_idx), allds.select(val_idx), ev, args, Path(tmp))
         for n, p in probs.items():
-            scores[n].append(score(p.argmax(1), ev["label"])["macro_f1"])
+            scores.setdefault(n, []).append(score(p.argmax(1), ev["label"])["macro_f1"])
     return {n: {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)), "folds": v} for n, v in scores.items()}
 
 
@@ -166,7 +195,7 @@ def compare(args) -> dict:
         write_errors(evald, probs[primary], out)
     if args.cv:
         print(f"{args.cv}-fold grouped cross-validation")
-        report["cv"] = cross_validate(dd, [n for n in names if n != "setfit"], base, args.cv, args.seed)
+        report["cv"] = cross_validate(dd, [n for n in names if n != "setfit"], base, args.cv, args.seed, args)
     if not args.no_audit:
         report["label_issues"] = label_audit(dd, base, args.seed, out)
     write_compare_report(report, evald, out)

@@ -41,7 +41,8 @@ def export(model_dir: str | Path, quantize: str | None = None) -> Path:
                           dynamic_axes={n: {0: "batch", 1: "seq"} for n in names} | {"logits": {0: "batch"}},
                           opset_version=17, dynamo=False)
     os.replace(tmp, fp32)
-    (fp32.parent / "inputs.json").write_text(json.dumps(names))
+    # The graph is a copy of these weights; record which, so a retrained model can't use a stale graph.
+    (fp32.parent / "inputs.json").write_text(json.dumps({"inputs": names, "model_sha256": _weights_hash(model_dir)}))
     if quantize != "int8":
         return fp32
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -51,6 +52,12 @@ def export(model_dir: str | Path, quantize: str | None = None) -> Path:
     quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8)
     os.replace(tmp, out)
     return out
+
+
+def _weights_hash(model_dir: Path) -> str:
+    from model.backbone import sha256_file
+
+    return sha256_file(Path(model_dir) / "model.safetensors")
 
 
 class OnnxClassifier(Classifier):
@@ -65,11 +72,15 @@ class OnnxClassifier(Classifier):
         if not path.is_file():
             flag = " --quantize int8" if quantize else ""
             raise ModelError(f"{path}: not exported yet; run python scripts/export_onnx.py --model {model_dir}{flag}")
+        meta = json.loads((path.parent / "inputs.json").read_text())
+        if meta.get("model_sha256") != _weights_hash(model_dir):
+            raise ModelError(f"{path}: exported from other weights than {model_dir}/model.safetensors; "
+                             f"re-run python scripts/export_onnx.py --model {model_dir}")
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = os.cpu_count() or 1
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         obj = cls(session, base.tokenizer, "cpu", base.use_context)
-        obj.input_names = json.loads((path.parent / "inputs.json").read_text())
+        obj.input_names = meta["inputs"]
         return obj
 
     def predict_proba(self, texts, contexts=None, batch_size: int = 64):

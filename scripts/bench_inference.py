@@ -50,9 +50,12 @@ def run_path(path: str, model: str, texts, contexts, batch_size: int):
         torch.set_num_threads(__import__("os").cpu_count())
         clf = pipeline("text-classification", model=model, device="cpu", truncation=True)
         inputs = [{"text": t, "text_pair": c} if c else t for t, c in zip(texts, contexts)]
+        def top(r):  # a plain string gives [dict], a {"text", "text_pair"} input gives a dict
+            return r["label"] if isinstance(r, dict) else r[0]["label"]
+
         if path == "a":
-            return [clf(x)[0]["label"] for x in inputs]
-        return [r["label"] if isinstance(r, dict) else r[0]["label"] for r in clf(inputs, batch_size=batch_size)]
+            return [top(clf(x)) for x in inputs]
+        return [top(r) for r in clf(inputs, batch_size=batch_size)]
     if path == "c":
         from model.classifier import Classifier
 

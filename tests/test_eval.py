@@ -49,7 +49,8 @@ def test_compare_report_schema(tiny_model, mini_corpus, tmp_path):
     build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
     out = tmp_path / "cmp"
     res = run_cli("-m", "eval", "--compare", "--data", str(tmp_path / "dd"), "--out", str(out),
-                  "--model", f"tiny={tiny_model}", "--skip", "setfit", "--bootstrap", "30", "--cv", "3")
+                  "--model", f"tiny={tiny_model}", "--skip", "setfit", "--bootstrap", "30", "--cv", "3",
+                  "--cv-train", "--max-steps", "2", "--base-model", str(tiny_model))
     assert res.returncode == 0, res.stderr[-3000:]
     report = json.loads((out / "report.json").read_text())
     assert {"majority", "rules", "tfidf_lr", "embeddings_lr", "fine-tuned:tiny",
@@ -59,7 +60,8 @@ def test_compare_report_schema(tiny_model, mini_corpus, tmp_path):
         assert m["ci95"]["unit"] == "article" and lo <= hi
         assert set(m["per_label"]) == set(LABELS) and set(m["by_source"]) <= {"seeds", "fnc1"}
     assert report["primary"] == "fine-tuned:tiny" and report["macro_f1"] == report["systems"]["fine-tuned:tiny"]["macro_f1"]
-    assert set(report["cv"]) == {"majority", "rules", "tfidf_lr", "embeddings_lr"}
+    assert set(report["cv"]) == {"majority", "rules", "tfidf_lr", "embeddings_lr", "fine-tuned"}
+    assert all(len(v["folds"]) == 3 and v["sd"] >= 0 for v in report["cv"].values())
     assert 0 <= report["calibration"]["tiny"]["ece"] <= 1
     assert len(report["data_sha256"]) == 64 and report["versions"]["transformers"]
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]

@@ -86,3 +86,18 @@ def test_onnx_backend_agrees_with_torch(tiny_model, tmp_path):
     res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(ROOT / "data" / "examples"),
                   "--output", str(tmp_path / "x.jsonl"), "--backend", "onnx")
     assert res.returncode == 2 and "not exported yet" in res.stderr
+
+
+def test_stale_onnx_export_is_refused(tiny_model, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)
+    assert run_cli("scripts/export_onnx.py", "--model", str(model)).returncode == 0
+    weights = load_file(model / "model.safetensors")
+    save_file({k: v * 1.01 for k, v in weights.items()}, model / "model.safetensors", metadata={"format": "pt"})
+    res = run_cli("scripts/predict.py", "--model", str(model), "--input", str(ROOT / "data" / "examples"),
+                  "--output", str(tmp_path / "o.jsonl"), "--backend", "onnx")
+    assert res.returncode == 2 and "exported from other weights" in res.stderr

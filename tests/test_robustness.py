@@ -174,3 +174,31 @@ def test_training_killed_then_resumed_matches_uninterrupted(tiny_model, mini_cor
     for split in ("validation", "test"):
         assert resumed[split][f"{split}_macro_f1"] == pytest.approx(clean[split][f"{split}_macro_f1"], abs=0.05)
         assert resumed[split][f"{split}_loss"] == pytest.approx(clean[split][f"{split}_loss"], rel=0.1)
+
+
+def test_disk_full_is_one_line_and_leaves_nothing(tiny_model, tmp_path, monkeypatch, capsys):
+    import errno
+
+    from scripts import predict
+
+    def full(self, rec):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.tmp))
+
+    monkeypatch.setattr(predict.Writer, "write", full)
+    with pytest.raises(SystemExit) as exc:
+        predict.main(["--model", str(tiny_model), "--input", str(ROOT / "data" / "examples"),
+                      "--output", str(tmp_path / "o.jsonl"), "--quiet"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and "No space left on device" in err[-1]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cuda_request_on_cpu_machine_cli(tiny_model, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("machine has CUDA")
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(ROOT / "data" / "examples"),
+                  "--output", str(tmp_path / "o.jsonl"), "--device", "cuda")
+    assert res.returncode == 2 and "no CUDA device" in res.stderr and "Traceback" not in res.stderr

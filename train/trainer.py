@@ -70,6 +70,8 @@ def train(args) -> None:
         raise DataError(f"{out}: already holds a model; choose another --output-dir or pass --overwrite")
     if args.resume and not any(ckpt_dir.glob("checkpoint-*")):
         raise DataError(f"{out}: --resume given but no checkpoint found in {ckpt_dir}")
+    if args.overwrite and not args.resume and (out / "config.json").exists():
+        shutil.rmtree(out)  # leave nothing of the old model behind (an ONNX export, a model card)
     out.mkdir(parents=True, exist_ok=True)
     probe = out / ".write-test"
     try:
