@@ -42,16 +42,16 @@ def test_sigkill_then_resume_equals_clean_run(tiny_model, tmp_path):
 
 def test_ctrl_c_keeps_work_and_says_how_to_resume(tiny_model, tmp_path):
     src = tmp_path / "in.jsonl"
-    _archive(src, 200)
+    _archive(src, 2000)
     out = tmp_path / "o.jsonl"
     p = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "predict.py"), "--model", str(tiny_model), "--input",
                           str(src), "--output", str(out), "--quiet", "--chunk-size", "16"],
                          stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    time.sleep(6)
+    deadline = time.time() + 120
+    while not (tmp_path / ".o.jsonl.progress").exists() and time.time() < deadline:  # first chunk is on disk
+        time.sleep(0.05)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
-    if p.returncode == 0:
-        pytest.skip("finished before the interrupt")
     assert p.returncode == 130 and "--resume" in err and "Traceback" not in err
     assert not out.exists() and (tmp_path / ".o.jsonl.part").exists()
 
@@ -202,3 +202,18 @@ def test_cuda_request_on_cpu_machine_cli(tiny_model, tmp_path):
     res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(ROOT / "data" / "examples"),
                   "--output", str(tmp_path / "o.jsonl"), "--device", "cuda")
     assert res.returncode == 2 and "no CUDA device" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_dataset_with_another_label_set_is_refused(tiny_model, tmp_path):
+    from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
+
+    features = Features({"id": Value("string"), "article_id": Value("string"), "source": Value("string"),
+                         "text": Value("string"), "context": Value("string"),
+                         "label": ClassLabel(names=["positive", "negative"])})
+    rows = {"id": ["1"], "article_id": ["a"], "source": ["x"], "text": ["Hi."], "context": [""], "label": [0]}
+    DatasetDict({s: Dataset.from_dict(rows, features=features) for s in ("train", "validation", "test")}).save_to_disk(
+        str(tmp_path / "dd"))
+    for args in (("-m", "train", "--data", str(tmp_path / "dd"), "--output-dir", str(tmp_path / "m")),
+                 ("-m", "eval", "--model", str(tiny_model), "--data", str(tmp_path / "dd"), "--out", str(tmp_path / "r"))):
+        res = run_cli(*args)
+        assert res.returncode == 2 and "differs from the schema" in res.stderr, res.stderr
