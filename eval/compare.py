@@ -235,8 +235,9 @@ def write_compare_report(report: dict, evald, out: Path) -> None:
     for name, c in report["calibration"].items():
         lines += ["", f"## Calibration: {name}", "",
                   f"Temperature {c['temperature']:.3f} (fitted on validation, folded into the head). "
-                  f"ECE on this split: {c['ece_uncalibrated']:.3f} before, **{c['ece']:.3f}** after.", "",
-                  "![reliability diagram](reliability.png)"]
+                  f"ECE on this split: {c['ece_uncalibrated']:.3f} before, **{c['ece']:.3f}** after."]
+        if report.get("primary") == f"fine-tuned:{name}":  # the diagram is drawn for the primary model
+            lines += ["", "![reliability diagram](reliability.png)"]
     if "primary" in report:
         p = report["per_label"]
         lines += ["", f"## Per label: {report['primary']}", "", "| label | precision | recall | F1 [95% CI] | support |", "|---|---|---|---|---|"]

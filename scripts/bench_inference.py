@@ -49,7 +49,10 @@ def run_path(path: str, model: str, texts, contexts, batch_size: int):
 
         torch.set_num_threads(__import__("os").cpu_count())
         clf = pipeline("text-classification", model=model, device="cpu", truncation=True)
-        inputs = [{"text": t, "text_pair": c} if c else t for t, c in zip(texts, contexts)]
+        settings = Path(model, "stance_config.json")
+        use_context = json.loads(settings.read_text()).get("use_context", True) if settings.exists() else True
+        # feed the pipeline what the model was trained on, as a user following the model card would
+        inputs = [{"text": t, "text_pair": c} if c and use_context else t for t, c in zip(texts, contexts)]
         def top(r):  # a plain string gives [dict], a {"text", "text_pair"} input gives a dict
             return r["label"] if isinstance(r, dict) else r[0]["label"]
 

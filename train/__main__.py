@@ -17,7 +17,8 @@ def main(argv=None) -> None:
     ap.add_argument("--base-model", default=None, help="minilm (default), a local HF model dir, or a hub id")
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--learning-rate", type=float, default=None)
-    ap.add_argument("--no-context", action="store_true", help="train on the sentence alone")
+    ap.add_argument("--no-context", action="store_true", help="train on the sentence alone (the default recipe "
+                    "already does; use --config train/configs/context.yaml for sentence + previous sentence)")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output-dir")
     ap.add_argument("--overwrite", action="store_true", help="replace a model already in --output-dir")

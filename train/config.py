@@ -13,7 +13,7 @@ DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
 @dataclass
 class ModelConfig:
     base_model: str = "minilm"
-    use_context: bool = True
+    use_context: bool = False
     max_length: int = 128
     class_weighting: str = "sqrt_inverse"
 

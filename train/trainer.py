@@ -167,12 +167,13 @@ base_model: {mc.base_model}
 # Source-stance classifier
 
 Labels each news sentence by how its claim is sourced: {", ".join(f"`{lab}`" for lab in LABELS)}.
-Input: the sentence, with the preceding sentence as `text_pair` ({"used" if mc.use_context else "not used"} in training).
+{"Input: the sentence, with the preceding sentence as `text_pair`." if mc.use_context else "Input: the sentence alone."}
+Scores are calibrated: a temperature fitted on validation is folded into the classification head.
 
 ```python
 from transformers import pipeline
 clf = pipeline("text-classification", model="path/to/this/folder")
-clf({{"text": sentence, "text_pair": previous_sentence}})
+{'clf({"text": sentence, "text_pair": previous_sentence})' if mc.use_context else 'clf(sentence)'}
 ```
 
 ## Evaluation
