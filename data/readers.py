@@ -43,9 +43,14 @@ def _read_text(path: Path) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def read_txt(path: Path, source: str = "", text: str | None = None) -> Article:
+    """One article per file: the file stem is its id, the folder its default source."""
+    return Article(id=path.stem, text=_read_text(path) if text is None else text, source=source or path.parent.name)
+
+
 def read_txt_dir(folder: Path, source: str = "") -> Iterator[Article]:
     for path in sorted(folder.glob("*.txt")):
-        yield Article(id=path.stem, text=_read_text(path), source=source or folder.name)
+        yield read_txt(path, source)
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -105,7 +110,7 @@ def read_html(path: Path, source: str = "") -> Article:
     text = trafilatura.extract(_read_text(path), include_comments=False, include_tables=False) or ""
     if not text.strip():
         raise DataError(f"{path}: no article text found in this HTML page")
-    return Article(id=path.stem, text=text, source=source or path.parent.name)
+    return read_txt(path, source, text)
 
 
 def _iter_path(path: Path, source: str, id_column: str, text_column: str, skip_bad: bool) -> Iterator[Article]:
@@ -124,7 +129,7 @@ def _iter_path(path: Path, source: str, id_column: str, text_column: str, skip_b
     elif path.suffix == ".csv":
         yield from read_csv(path, id_column, text_column, source)
     elif path.suffix == ".txt":
-        yield Article(id=path.stem, text=_read_text(path), source=source or path.parent.name)
+        yield read_txt(path, source)
     elif path.suffix in (".html", ".htm"):
         yield read_html(path, source)
     else:

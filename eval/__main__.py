@@ -43,7 +43,7 @@ def main(argv=None) -> None:
         es = load_eval_set(args.data, args.split)
         clf = Classifier.load(args.model[0], args.device)
         probs = clf.predict_proba(es.texts, es.contexts, args.batch_size)
-        report = evaluate_all(es, probs.argmax(-1).tolist(), probs)
+        report = evaluate_all(es, probs.argmax(-1).tolist())
         report["model"] = str(args.model[0])
         write_report(report, args.out)
         base = report["baselines"]

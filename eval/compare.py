@@ -20,8 +20,8 @@ from data.build import load_built
 from data.labels import LABELS
 from eval import baselines
 from eval.metrics import score
-from eval.report import write_atomic
-from eval.stats import bootstrap_ci, expected_calibration_error, grouped_folds
+from eval.report import by_source, write_atomic
+from eval.stats import bootstrap_ci, expected_calibration_error, grouped_folds, retemper
 from model.backbone import minilm_dir, sha256_file
 from model.classifier import Classifier
 from model.embed import embed
@@ -53,11 +53,7 @@ def system_scores(probs, y, groups, sources, n_boot, seed) -> dict:
     pred = probs.argmax(1)
     m = score(pred, y)
     m["ci95"] = bootstrap_ci(y, pred, groups, n=n_boot, seed=seed)
-    m["by_source"] = {}
-    for src in sorted(set(sources)):
-        idx = [i for i, s in enumerate(sources) if s == src]
-        ms = score(pred[idx], y[idx])
-        m["by_source"][src] = {"n": len(idx), "macro_f1": ms["macro_f1"], "accuracy": ms["accuracy"]}
+    m["by_source"] = by_source(pred, y, sources)
     return m
 
 
@@ -175,8 +171,7 @@ def compare(args) -> dict:
         if clf.use_context:
             probs[f"fine-tuned:{name} (context removed)"] = clf.predict_proba(evald["text"], [""] * len(y))
         t = models[name]["settings"].get("temperature_folded_into_head", 1.0)
-        raw = np.exp(np.log(np.clip(p, 1e-12, 1)) * t)
-        raw /= raw.sum(1, keepdims=True)
+        raw = retemper(p, t)
         ece_after, table = expected_calibration_error(p, y)
         calibration[name] = {"temperature": t, "ece_uncalibrated": expected_calibration_error(raw, y)[0],
                              "ece": ece_after, "bins": table}
@@ -251,7 +246,7 @@ def write_compare_report(report: dict, evald, out: Path) -> None:
             ctx = f" <sub>({e['context'][:120]})</sub>" if e["context"] else ""
             lines.append(f"| {e['confidence']:.2f} | {e['gold']} | {e['predicted']} | {e['text'][:200].replace('|', '/')}{ctx.replace('|', '/')} |")
     if "label_issues" in report:
-        lines += ["", f"## Label audit", "", f"cleanlab flags {report['label_issues']} sentences whose gold label "
+        lines += ["", "## Label audit", "", f"cleanlab flags {report['label_issues']} sentences whose gold label "
                   "disagrees with out-of-fold predictions; see `label_issues.jsonl` for review (not auto-corrected)."]
     lines += ["", "## Provenance", "", f"- data sha256 `{report['data_sha256']}`",
               f"- backbone sha256 `{report['backbone_sha256']}`"]

@@ -5,35 +5,34 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections import Counter
 from pathlib import Path
 
 from data.labels import LABELS
 from eval.data import EvalSet
+from eval import baselines
 from eval.metrics import score
-from model.rules import rule_labels
 
 
-def majority_baseline(es: EvalSet) -> list[int]:
+def by_source(predictions, labels, sources) -> dict:
+    """Macro-F1 and accuracy per source (seeds, fnc1, authored, ...)."""
+    out = {}
+    for src in sorted(set(sources)):
+        idx = [i for i, s in enumerate(sources) if s == src]
+        m = score([predictions[i] for i in idx], [labels[i] for i in idx])
+        out[src] = {"n": len(idx), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]}
+    return out
+
+
+def evaluate_all(es: EvalSet, predictions: list[int]) -> dict:
     # The majority of the training labels when known; else of the evaluated labels (an upper bound for it).
-    pool = es.train_labels or es.labels
-    return [Counter(pool).most_common(1)[0][0]] * len(es.labels)
-
-
-def evaluate_all(es: EvalSet, predictions: list[int], probs=None) -> dict:
     systems = {
-        "model": predictions,
-        "rules": [LABELS.index(lab) for lab in rule_labels(es.texts, es.contexts)],
-        "majority": majority_baseline(es),
+        "rules": baselines.rules(None, es.texts, es.contexts).argmax(1),
+        "majority": baselines.majority(es.train_labels or es.labels, es.texts, es.contexts).argmax(1),
     }
     report = {"data": es.name, "n": len(es.labels)}
     report |= score(predictions, es.labels)
-    report["baselines"] = {name: score(p, es.labels) for name, p in systems.items() if name != "model"}
-    report["by_source"] = {}
-    for src in sorted(set(es.sources)):
-        idx = [i for i, s in enumerate(es.sources) if s == src]
-        m = score([predictions[i] for i in idx], [es.labels[i] for i in idx])
-        report["by_source"][src] = {"n": len(idx), "macro_f1": m["macro_f1"], "accuracy": m["accuracy"]}
+    report["baselines"] = {name: score(p, es.labels) for name, p in systems.items()}
+    report["by_source"] = by_source(predictions, es.labels, es.sources)
     return report
 
 
@@ -51,7 +50,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 
 def markdown(report: dict) -> str:
     rows = [("fine-tuned model", report)] + [(f"baseline: {k}", v) for k, v in report["baselines"].items()]
-    lines = [f"# Evaluation report", "", f"Data: `{report['data']}` ({report['n']} sentences). Model: `{report.get('model', '')}`.", "",
+    lines = ["# Evaluation report", "", f"Data: `{report['data']}` ({report['n']} sentences). Model: `{report.get('model', '')}`.", "",
              "| system | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in LABELS) + " |",
              "|" + "---|" * (3 + len(LABELS))]
     for name, m in rows:
@@ -72,25 +71,36 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def confusion_png(matrix: list[list[int]]) -> bytes:
-    import io
-
+def _figure(size):
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # headless: reports are files
     import matplotlib.pyplot as plt
-    from sklearn.metrics import ConfusionMatrixDisplay
-    import numpy as np
 
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
-    ConfusionMatrixDisplay(np.array(matrix), display_labels=list(LABELS)).plot(ax=ax, cmap="Blues", colorbar=False,
-                                                                               xticks_rotation=35)
-    ax.set_title("Source-stance confusion matrix")
+    return plt.subplots(figsize=size)
+
+
+def _png(fig) -> bytes:
+    import io
+
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
     return buf.getvalue()
+
+
+def confusion_png(matrix: list[list[int]]) -> bytes:
+    import numpy as np
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    fig, ax = _figure((6.5, 5.5))
+    ConfusionMatrixDisplay(np.array(matrix), display_labels=list(LABELS)).plot(ax=ax, cmap="Blues", colorbar=False,
+                                                                               xticks_rotation=35)
+    ax.set_title("Source-stance confusion matrix")
+    return _png(fig)
 
 
 def write_report(report: dict, out: Path) -> None:
@@ -100,22 +110,11 @@ def write_report(report: dict, out: Path) -> None:
 
 
 def reliability_png(bins: list[dict]) -> bytes:
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig, ax = _figure((5, 5))
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     ax.bar([b["lo"] for b in bins], [b["accuracy"] for b in bins], width=[b["hi"] - b["lo"] for b in bins],
            align="edge", alpha=0.7, edgecolor="black", label="accuracy in bin")
     ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", color="C1", label="mean confidence")
     ax.set(xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1), title="Reliability diagram")
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120)
-    plt.close(fig)
-    return buf.getvalue()
+    return _png(fig)

@@ -67,6 +67,18 @@ def expected_calibration_error(probs, y_true, bins: int = 10) -> tuple[float, li
     return float(ece), table
 
 
+def retemper(probs, factor: float):
+    """Probabilities as if the logits had been multiplied by `factor`.
+
+    Log-probabilities differ from logits by a per-row constant, which softmax
+    ignores, so a model's temperature can be undone (factor T) or applied (1/T)
+    without running it again.
+    """
+    from scipy.special import softmax
+
+    return softmax(np.log(np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1)) * factor, axis=1)
+
+
 def fit_temperature(logits, y_true) -> float:
     """The temperature minimising validation NLL (a 1-D search, robust and dependency-free)."""
     from scipy.optimize import minimize_scalar

@@ -102,27 +102,34 @@ class Classifier:
         model.to(device).eval()
         return cls(model, tokenizer, device, settings.get("use_context", True))
 
+    tensor_type = "pt"
+
+    def _prepare(self, enc):
+        """A tokenised batch, made ready off the hot path (in the prefetch thread)."""
+        return {k: v.pin_memory() if self.device == "cuda" else v for k, v in enc.items()}
+
+    def _logits(self, enc):
+        enc = {k: v.to(self.device, non_blocking=True) for k, v in enc.items()}
+        return self.model(**enc).logits.float().cpu().numpy()
+
     def predict_proba(self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64):
         """Probabilities (n, 5), batched in length order to waste little padding."""
         import numpy as np
         import torch
+        from scipy.special import softmax
 
-        if not texts:
-            return np.zeros((0, len(LABELS)), dtype=np.float32)
         ctx = contexts if (self.use_context and contexts is not None) else None
 
         def encode_batch(idx):
             enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
-                         return_tensors="pt")
+                         return_tensors=self.tensor_type)
             self.truncated += int((enc["attention_mask"].sum(1) >= MAX_LENGTH).sum())
-            return {k: v.pin_memory() if self.device == "cuda" else v for k, v in enc.items()}
+            return self._prepare(enc)
 
         probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         with torch.inference_mode():
             for idx, enc in prefetched(length_batches(texts, ctx, batch_size), encode_batch):
-                enc = {k: v.to(self.device, non_blocking=True) for k, v in enc.items()}
-                logits = self.model(**enc).logits.float()
-                probs[idx] = torch.softmax(logits, -1).cpu().numpy()
+                probs[idx] = softmax(self._logits(enc), axis=-1)
         return probs
 
 

@@ -11,9 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from data.labels import LABELS
 from model.backbone import ModelError
-from model.classifier import MAX_LENGTH, Classifier, encode, length_batches, prefetched
+from model.classifier import Classifier, encode
 
 ONNX_DIR = "onnx"
 
@@ -83,19 +82,12 @@ class OnnxClassifier(Classifier):
         obj.input_names = meta["inputs"]
         return obj
 
-    def predict_proba(self, texts, contexts=None, batch_size: int = 64):
+    tensor_type = "np"
+
+    def _prepare(self, enc):
         import numpy as np
-        from scipy.special import softmax
 
-        probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        ctx = contexts if (self.use_context and contexts is not None) else None
+        return {k: enc[k].astype(np.int64) for k in self.input_names}
 
-        def encode_batch(idx):
-            enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
-                         return_tensors="np")
-            self.truncated += int((enc["attention_mask"].sum(1) >= MAX_LENGTH).sum())
-            return {k: enc[k].astype(np.int64) for k in self.input_names}
-
-        for idx, enc in prefetched(length_batches(texts, ctx, batch_size), encode_batch):
-            probs[idx] = softmax(self.model.run(["logits"], enc)[0], axis=-1)
-        return probs
+    def _logits(self, enc):
+        return self.model.run(["logits"], enc)[0]

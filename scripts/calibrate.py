@@ -22,7 +22,7 @@ def calibrate(model_dir: Path, data: Path, split: str) -> float:
 
     from data.build import load_built
     from data.readers import DataError
-    from eval.stats import expected_calibration_error, fit_temperature
+    from eval.stats import expected_calibration_error, fit_temperature, retemper
     from model.classifier import Classifier, fold_temperature
 
     settings_path = model_dir / "stance_config.json"
@@ -39,7 +39,7 @@ def calibrate(model_dir: Path, data: Path, split: str) -> float:
     clf.model.save_pretrained(model_dir)
     settings["temperature_folded_into_head"] = t
     settings_path.write_text(json.dumps(settings, indent=2))
-    after = expected_calibration_error(clf.predict_proba(val["text"], val["context"]), val["label"])[0]
+    after = expected_calibration_error(retemper(probs, 1 / t), val["label"])[0]
     print(f"temperature {t:.3f}; {split} ECE {before:.3f} -> {after:.3f}; saved into {model_dir}")
     return t
 
