@@ -217,3 +217,16 @@ def test_dataset_with_another_label_set_is_refused(tiny_model, tmp_path):
                  ("-m", "eval", "--model", str(tiny_model), "--data", str(tmp_path / "dd"), "--out", str(tmp_path / "r"))):
         res = run_cli(*args)
         assert res.returncode == 2 and "differs from the schema" in res.stderr, res.stderr
+
+
+def test_resume_skips_a_half_written_checkpoint(tmp_path):
+    from train.trainer import last_complete_checkpoint
+
+    ckpts = tmp_path / "checkpoints"
+    for step, state in ((4, '{"global_step": 4}'), (8, '{"global_step": 8}'), (12, '{"global_st')):
+        (ckpts / f"checkpoint-{step}").mkdir(parents=True)
+        (ckpts / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
+    (ckpts / "checkpoint-16").mkdir()  # killed before any state was written
+    assert last_complete_checkpoint(ckpts) == ckpts / "checkpoint-8"
+    assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-4", "checkpoint-8"]
+    assert last_complete_checkpoint(tmp_path / "none") is None

@@ -68,8 +68,9 @@ def train(args) -> None:
     ckpt_dir = out / "checkpoints"
     if (out / "config.json").exists() and not args.overwrite and not args.resume:
         raise DataError(f"{out}: already holds a model; choose another --output-dir or pass --overwrite")
-    if args.resume and not any(ckpt_dir.glob("checkpoint-*")):
-        raise DataError(f"{out}: --resume given but no checkpoint found in {ckpt_dir}")
+    resume_from = last_complete_checkpoint(ckpt_dir) if args.resume else None
+    if args.resume and resume_from is None:
+        raise DataError(f"{out}: --resume given but no complete checkpoint found in {ckpt_dir}")
     if args.overwrite and not args.resume and (out / "config.json").exists():
         shutil.rmtree(out)  # leave nothing of the old model behind (an ONNX export, a model card)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,7 +112,7 @@ def train(args) -> None:
     )
     started = time.time()
     try:
-        trainer.train(resume_from_checkpoint=True if args.resume else None)
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     except KeyboardInterrupt:
         print(f"\ninterrupted; resume with: python -m train --data {args.data} --output-dir {out} --resume",
               file=sys.stderr)
@@ -137,6 +138,23 @@ def train(args) -> None:
     (out / "training_args.bin").unlink(missing_ok=True)  # pickle; the JSON copy above is the record
     print(f"model saved to {out} (validation macro-F1 {metrics['validation']['validation_macro_f1']:.3f}, "
           f"{train_seconds:.0f}s on {device})")
+
+
+def last_complete_checkpoint(ckpt_dir: Path) -> Path | None:
+    """The newest checkpoint that was fully written; half-written newer ones are removed.
+
+    A run killed while saving leaves a checkpoint folder without its
+    trainer_state.json (the Trainer writes it last), which would break resuming.
+    """
+    found = sorted(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.rsplit("-", 1)[-1]), reverse=True)
+    for path in found:
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+            return path
+        except (OSError, ValueError):
+            print(f"note: {path} was not fully written; removing it", file=sys.stderr)
+            shutil.rmtree(path, ignore_errors=True)
+    return None
 
 
 def calibrate(trainer, val_set) -> float:
