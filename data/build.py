@@ -2,6 +2,10 @@
 
 articles (bundled authored corpus, plus seeds/FNC-1 found under --corpus-dir)
   -> annotated sentences with context -> article-grouped splits -> save_to_disk
+
+Beside the DatasetDict, `pool/` holds the unlabelled real sentences a teacher may
+label for distillation: never from a validation or test article, never a
+sentence whose text also occurs in validation or test.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 from data.annotations import Labelled, join, load_records
 from data.labels import LABELS
 from data.readers import Article, DataError, read_articles
+from data.segment import segment, sentence_hash
 
 PACKAGE = Path(__file__).parent
 BUNDLED_CORPUS = PACKAGE / "corpus" / "authored.jsonl"
@@ -118,6 +123,32 @@ def to_dataset_dict(splits: dict[str, list[Labelled]]):
     return DatasetDict({name: Dataset.from_dict(rows(items), features=features) for name, items in splits.items()})
 
 
+def pool_rows(corpora: dict[str, dict[str, Article]], splits: dict[str, list[Labelled]]) -> dict[str, list]:
+    """Unlabelled real sentences for distillation, kept clear of everything evaluated."""
+    held = [r for split in ("validation", "test") for r in splits[split]]
+    held_articles = {(r.corpus, r.article_id) for r in held}
+    seen = {sentence_hash(r.text) for r in held}  # wire copy repeats across FNC-1 bodies
+    gold = {(r.corpus, r.article_id, r.start) for rows in splits.values() for r in rows}
+    seen |= {sentence_hash(r.text) for r in splits["train"]}
+    pool: dict[str, list] = defaultdict(list)
+    for corpus, articles in corpora.items():
+        if corpus == AUTHORED:
+            continue
+        for art in articles.values():
+            if (corpus, art.id) in held_articles:
+                continue
+            prev = ""
+            for s in segment(art.text):
+                h = sentence_hash(s.text)
+                if (corpus, art.id, s.start) not in gold and h not in seen and len(s.text.split()) >= 3:
+                    for key, value in (("id", f"{corpus}:{art.id}:{s.start}"), ("article_id", art.id), ("source", corpus),
+                                       ("start", s.start), ("end", s.end), ("text", s.text), ("context", prev)):
+                        pool[key].append(value)
+                seen.add(h)
+                prev = s.text
+    return pool
+
+
 def count_table(splits: dict[str, list[Labelled]]) -> dict:
     """counts[split][source][label], with 'all' totals on both axes."""
     table: dict = {}
@@ -152,6 +183,8 @@ def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_
     dd = to_dataset_dict(splits)
     import datasets
 
+    pool = datasets.Dataset.from_dict(pool_rows(corpora, splits)) if len(corpora) > 1 else None
+
     datasets.disable_progress_bars()  # the count table is the useful output here
 
     out = Path(out)
@@ -159,6 +192,8 @@ def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         dd.save_to_disk(str(tmp))
+        if pool is not None and len(pool):
+            pool.save_to_disk(str(tmp / "pool"))
         (tmp / "counts.json").write_text(json.dumps(table, indent=2))
         (tmp / "counts.md").write_text(format_table(table) + "\n")
         if out.exists():
@@ -168,6 +203,8 @@ def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     print(format_table(table))
+    if pool is not None:
+        print(f"unlabelled pool for distillation: {len(pool)} sentences")
     print(f"saved DatasetDict to {out}")
     return table
 
@@ -188,3 +225,13 @@ def load_built(path: Path, need=("train", "validation")):
         if names != list(LABELS):
             raise DataError(f"{path}: dataset label set {names} differs from the schema {list(LABELS)}")
     return dd
+
+
+def load_pool(path: Path):
+    """The unlabelled pool saved beside a built DatasetDict."""
+    from datasets import load_from_disk
+
+    pool = Path(path) / "pool"
+    if not (pool / "dataset_info.json").is_file():
+        raise DataError(f"{path}: no unlabelled pool (it needs real corpora: python -m data build --corpus-dir ../shared/corpora)")
+    return load_from_disk(str(pool))

@@ -112,11 +112,13 @@ class Classifier:
         enc = {k: v.to(self.device, non_blocking=True) for k, v in enc.items()}
         return self.model(**enc).logits.float().cpu().numpy()
 
-    def predict_proba(self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64):
+    def predict_proba(self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64,
+                      progress: str | None = None):
         """Probabilities (n, 5), batched in length order to waste little padding."""
         import numpy as np
         import torch
         from scipy.special import softmax
+        from tqdm.auto import tqdm
 
         ctx = contexts if (self.use_context and contexts is not None) else None
 
@@ -128,7 +130,9 @@ class Classifier:
 
         probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
         with torch.inference_mode():
-            for idx, enc in prefetched(length_batches(texts, ctx, batch_size), encode_batch):
+            batches = length_batches(texts, ctx, batch_size)
+            for idx, enc in tqdm(prefetched(batches, encode_batch), total=len(batches), desc=progress,
+                                 unit="batch", disable=progress is None):
                 probs[idx] = softmax(self._logits(enc), axis=-1)
         return probs
 
@@ -144,6 +148,8 @@ def fold_temperature(model, t: float) -> float:
     import torch
 
     head = getattr(model, "classifier", None)
+    # BERT's head is one Linear; RoBERTa/MPNet heads end in out_proj after a dense layer.
+    head = getattr(head, "out_proj", head)
     if not isinstance(head, torch.nn.Linear):
         print("note: no linear classifier head found; scores are left uncalibrated", file=sys.stderr)
         return 1.0

