@@ -156,6 +156,22 @@ def load_classifier(args):
     return Classifier.load(args.model, args.device)
 
 
+def local_chunks(clf, args, stats):
+    """The local engine: segment, deduplicate and label in this process, chunk by chunk."""
+    from itertools import islice
+
+    score = DedupCache(clf, args.batch_size)
+
+    def labelled(args, articles, skip: int = 0):
+        # output order is deterministic, so the first `skip` sentences are the ones already written
+        for chunk in chunks(islice(sentence_stream(articles), skip, None), args.chunk_size):
+            recs = [r for r, _ in chunk]
+            yield recs, score([r["text"] for r in recs], [c for _, c in chunk])
+            stats.update(hits=score.hits, truncated=clf.truncated)
+
+    return labelled
+
+
 def predict(args) -> None:
     import torch
     from tqdm import tqdm
@@ -163,23 +179,20 @@ def predict(args) -> None:
     from data.readers import iter_articles
     from model.classifier import MAX_LENGTH
 
-    torch.set_num_threads(args.threads)
-    clf = load_classifier(args)
-    score = DedupCache(clf, args.batch_size)
     articles = iter_articles(args.input, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
+    stats = {"hits": 0, "truncated": 0}
+    if args.engine == "ray":
+        from scripts.ray_engine import labelled_chunks
+    else:
+        torch.set_num_threads(args.threads)
+        labelled_chunks = local_chunks(load_classifier(args), args, stats)
     out = Writer(args.output, args.resume)
     skip, n = out.done, out.done
-    stream = sentence_stream(articles)
     if skip:
-        from itertools import islice
-
-        stream = islice(stream, skip, None)  # output order is deterministic, so the first `skip` are done
         print(f"resuming after {skip} sentences already labelled", file=sys.stderr)
     try:
         with tqdm(unit=" sent", desc="labelling", disable=args.quiet, initial=skip) as bar:
-            for chunk in chunks(stream, args.chunk_size):
-                recs = [r for r, _ in chunk]
-                probs = score([r["text"] for r in recs], [c for _, c in chunk])
+            for recs, probs in labelled_chunks(args, articles, skip):
                 for rec, p in zip(recs, probs):
                     rec["label"] = LABELS[int(p.argmax())]
                     rec["score"] = round(float(p.max()), 6)
@@ -197,8 +210,8 @@ def predict(args) -> None:
         out.abort()
         raise
     out.close()
-    print(f"{n} sentences labelled ({score.hits} duplicates reused, {clf.truncated} truncated to "
-          f"{MAX_LENGTH} tokens) -> {args.output}")
+    detail = f" ({stats['hits']} duplicates reused, {stats['truncated']} truncated to {MAX_LENGTH} tokens)"
+    print(f"{n} sentences labelled{detail if args.engine == 'local' else ''} -> {args.output}")
     if args.html:
         from scripts.report_html import write_html
 
@@ -217,7 +230,13 @@ def main(argv=None) -> None:
     ap.add_argument("--backend", default="torch", choices=["torch", "onnx"],
                     help="onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
     ap.add_argument("--quantize", choices=["int8"], default=None, help="with --backend onnx: the int8 graph")
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads for the model")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                    help="CPU threads for the model (with --engine ray: shared among the local workers)")
+    ap.add_argument("--engine", default="local", choices=["local", "ray"],
+                    help="ray: segment and label in a Ray Data actor pool (extra [scale])")
+    ap.add_argument("--address", default=None, help="with --engine ray: join this Ray cluster (default: start a local one)")
+    ap.add_argument("--num-workers", type=int, default=1, help="with --engine ray: model replicas (actors)")
+    ap.add_argument("--num-gpus-per-worker", type=float, default=0, help="with --engine ray: GPUs per replica")
     ap.add_argument("--id-column", default="Body ID", help="CSV column with the article id")
     ap.add_argument("--text-column", default="articleBody", help="CSV column with the article text")
     ap.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines instead of stopping")
@@ -229,6 +248,10 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.html and args.output.suffix != ".jsonl":
         ap.error("--html needs a .jsonl --output")
+    if args.engine == "local" and (args.address or args.num_workers != 1 or args.num_gpus_per_worker):
+        ap.error("--address, --num-workers and --num-gpus-per-worker need --engine ray")
+    if args.num_workers < 1 or args.num_gpus_per_worker < 0 or args.threads < 1:
+        ap.error("--num-workers and --threads must be at least 1, --num-gpus-per-worker at least 0")
     run(lambda: predict(args), debug=args.debug)
 
 

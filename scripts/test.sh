@@ -2,5 +2,5 @@
 # Set up, then run the whole test suite offline (it includes one real fine-tuning run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+EXTRAS=test,scale bash scripts/setup.sh
 HF_HUB_OFFLINE=1 .venv/bin/python -m pytest "$@"

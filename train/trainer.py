@@ -84,21 +84,20 @@ def train(args) -> None:
     resume_from = last_complete_checkpoint(ckpt_dir) if args.resume else None
     if args.resume and resume_from is None:
         raise DataError(f"{out}: --resume given but no complete checkpoint found in {ckpt_dir}")
-    soft_cache = out / "teacher_soft_labels.npz"  # keyed by teacher and pool, so never stale: worth keeping
-    cached = soft_cache.read_bytes() if args.overwrite and soft_cache.is_file() else None
-    if args.overwrite and not args.resume and (out / "config.json").exists():
-        shutil.rmtree(out)  # leave nothing of the old model behind (an ONNX export, a model card)
-    out.mkdir(parents=True, exist_ok=True)
-    if cached is not None and not soft_cache.exists():
-        soft_cache.write_bytes(cached)
-    probe = out / ".write-test"
-    try:
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise DataError(f"{out}: output folder is not writable ({e.strerror})") from None
-
     device = pick_device(args.device)
+    if device == "cuda":
+        ta.setdefault("bf16", torch.cuda.is_bf16_supported())
+        ta.setdefault("fp16", not torch.cuda.is_bf16_supported())
+    # Our loss is a per-batch weighted mean, so DDP's gradient averaging is already right:
+    # stop the Trainer from rescaling it by the process count.
+    ta.setdefault("average_tokens_across_devices", False)
+    # Under `accelerate launch` / torchrun this joins the process group; alone it is one process.
+    training_args = TrainingArguments(output_dir=str(ckpt_dir), use_cpu=device == "cpu", **ta)
+    main = training_args.process_index == 0
+    with training_args.main_process_first(local=False, desc="preparing the output folder"):
+        if main:
+            prepare_output(out, args.overwrite and not args.resume)
+
     dd = load_built(Path(args.data))
     base = resolve_base_model(mc.base_model)
     set_seed(int(ta.get("seed", 42)))
@@ -114,18 +113,15 @@ def train(args) -> None:
         return dict(encode(tokenizer, batch["text"], batch["context"] if mc.use_context else None, mc.max_length))
 
     keep = ("input_ids", "attention_mask", "token_type_ids", "label")
-    tokenized = dd.map(tokenize, batched=True, desc="tokenising")
-    tokenized = tokenized.remove_columns([c for c in dd["train"].column_names if c not in keep])
+    # The main process tokenises (and has the teacher label the pool) first; the others reuse its caches.
+    with training_args.main_process_first(local=False, desc="tokenising"):
+        tokenized = dd.map(tokenize, batched=True, desc="tokenising")
+        tokenized = tokenized.remove_columns([c for c in dd["train"].column_names if c not in keep])
+        train_set = tokenized["train"]
+        if teacher is not None:
+            train_set = distilled_train_set(Path(args.data), train_set, tokenize, keep, dc, Path(teacher), out,
+                                            device, int(ta.get("seed", 42)))
 
-    train_set = tokenized["train"]
-    if teacher is not None:
-        train_set = distilled_train_set(Path(args.data), train_set, tokenize, keep, dc, Path(teacher), out, device,
-                                        int(ta.get("seed", 42)))
-
-    if device == "cuda":
-        ta.setdefault("bf16", torch.cuda.is_bf16_supported())
-        ta.setdefault("fp16", not torch.cuda.is_bf16_supported())
-    training_args = TrainingArguments(output_dir=str(ckpt_dir), use_cpu=device == "cpu", **ta)
     weights = class_weights(dd["train"]["label"], mc.class_weighting)
     trainer = Trainer(
         model=model, args=training_args, train_dataset=train_set, eval_dataset=tokenized["validation"],
@@ -136,19 +132,23 @@ def train(args) -> None:
     try:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; resume with: python -m train --data {args.data} --output-dir {out} --resume",
-              file=sys.stderr)
+        if main:
+            print(f"\ninterrupted; resume with: python -m train --data {args.data} --output-dir {out} --resume",
+                  file=sys.stderr)
         raise SystemExit(130) from None
     train_seconds = time.time() - started
 
+    # Every process takes part in these (predictions are gathered across processes) ...
     temperature = calibrate(trainer, tokenized["validation"])
-    metrics = {"train_seconds": round(train_seconds, 1), "device": device, "temperature": temperature,
-               "teacher": str(teacher) if teacher else None}
+    metrics = {"train_seconds": round(train_seconds, 1), "device": device, "processes": training_args.world_size,
+               "temperature": temperature, "teacher": str(teacher) if teacher else None}
     for split in ("validation", "test"):
         if split in tokenized and len(tokenized[split]):
             metrics[split] = trainer.evaluate(tokenized[split], metric_key_prefix=split)
-
-    trainer.save_model(str(out))
+    trainer.save_model(str(out))  # writes on the main process only
+    if not main:
+        return
+    # ... and only the main process writes the rest, so the folder is the same as a one-process run's.
     tokenizer.save_pretrained(str(out))
     (out / "stance_config.json").write_text(json.dumps({"use_context": mc.use_context, "max_length": mc.max_length,
                                                        "base_model": mc.base_model, "labels": list(LABELS),
@@ -162,7 +162,23 @@ def train(args) -> None:
         shutil.rmtree(ckpt_dir, ignore_errors=True)
     (out / "training_args.bin").unlink(missing_ok=True)  # pickle; the JSON copy above is the record
     print(f"model saved to {out} (validation macro-F1 {metrics['validation']['validation_macro_f1']:.3f}, "
-          f"{train_seconds:.0f}s on {device})")
+          f"{train_seconds:.0f}s on {device}{f' x {training_args.world_size} processes' if training_args.world_size > 1 else ''})")
+
+
+def prepare_output(out: Path, overwrite: bool) -> None:
+    soft_cache = out / "teacher_soft_labels.npz"  # keyed by teacher and pool, so never stale: worth keeping
+    cached = soft_cache.read_bytes() if overwrite and soft_cache.is_file() else None
+    if overwrite and (out / "config.json").exists():
+        shutil.rmtree(out)  # leave nothing of the old model behind (an ONNX export, a model card)
+    out.mkdir(parents=True, exist_ok=True)
+    if cached is not None and not soft_cache.exists():
+        soft_cache.write_bytes(cached)
+    probe = out / ".write-test"
+    try:
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise DataError(f"{out}: output folder is not writable ({e.strerror})") from None
 
 
 def distilled_train_set(data: Path, gold, tokenize, keep, dc, teacher: Path, out: Path, device: str, seed: int):
