@@ -164,10 +164,17 @@ def compare(args) -> dict:
         name, _, path = spec.rpartition("=")
         name = name or Path(path).name
         clf = Classifier.load(path, args.device)
+        clf.predict_proba(evald["text"][:64], evald["context"][:64])  # warm-up, so the timing below is steady
+        started = time.perf_counter()
         p = clf.predict_proba(evald["text"], evald["context"])
+        speed = len(y) / (time.perf_counter() - started)
         probs[f"fine-tuned:{name}"] = p
+        trained = json.loads((Path(path) / "metrics.json").read_text()) if (Path(path) / "metrics.json").exists() else {}
         models[name] = {"path": path, "sha256": sha256_file(Path(path) / "model.safetensors"),
-                        "settings": json.loads((Path(path) / "stance_config.json").read_text())}
+                        "settings": json.loads((Path(path) / "stance_config.json").read_text()),
+                        "parameters": sum(t.numel() for t in clf.model.parameters()),
+                        "train_seconds": trained.get("train_seconds"), "train_device": trained.get("device"),
+                        "sentences_per_second": round(speed, 1), "device": clf.device}
         if clf.use_context:
             probs[f"fine-tuned:{name} (context removed)"] = clf.predict_proba(evald["text"], [""] * len(y))
         t = models[name]["settings"].get("temperature_folded_into_head", 1.0)
@@ -219,6 +226,14 @@ def write_compare_report(report: dict, evald, out: Path) -> None:
         lo, hi = m["ci95"]["macro_f1"]
         lines.append(f"| {name} | {m['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}] | {m['accuracy']:.3f} | "
                      + " | ".join(f"{m['per_label'][lab]['f1']:.2f}" for lab in LABELS) + " |")
+    if report["models"]:
+        lines += ["", "## Fine-tuned models", "", "| model | backbone | teacher | parameters | training | "
+                  "inference (this split) |", "|---|---|---|---|---|---|"]
+        for name, m in report["models"].items():
+            st = m["settings"]
+            trained = f"{m['train_seconds'] / 60:.0f} min on {m['train_device']}" if m.get("train_seconds") else "?"
+            lines.append(f"| {name} | {st.get('base_model', '?')} | {Path(st['teacher']).name if st.get('teacher') else '-'} | "
+                         f"{m['parameters'] / 1e6:.0f}M | {trained} | {m['sentences_per_second']:.0f} sentences/s on {m['device']} |")
     srcs = sorted({s for m in report["systems"].values() for s in m["by_source"]})
     lines += ["", "## By source (macro-F1)", "", "| system | " + " | ".join(srcs) + " |", "|" + "---|" * (1 + len(srcs))]
     for name, m in report["systems"].items():
