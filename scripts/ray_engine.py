@@ -61,6 +61,9 @@ def start(args):
         env = {"working_dir": str(ROOT), "excludes": [".venv/", "runs/", "work/", ".git/", "*.onnx", "*.safetensors"]}
     else:
         env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}}
+        # Ray lowers its workers' priority (nice 15) to favour the driver; here the workers do
+        # all the work, and at nice 15 any other job on the machine starves them.
+        os.environ.setdefault("RAY_worker_niceness", "0")
     try:
         ray.init(address=args.address, runtime_env=env, include_dashboard=False, log_to_driver=bool(os.environ.get("STANCE_RAY_LOGS")),
                  logging_level=logging.ERROR, configure_logging=True)
