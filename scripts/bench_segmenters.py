@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-_LINE = re.compile(r"[^\r\n]+")
+from data.segment import _LINE  # noqa: E402  (the same line split the project's segmenter uses)
 
 
 def spans_from_pieces(line: str, pieces) -> list[tuple[int, int]]:

@@ -156,20 +156,14 @@ def load_classifier(args):
     return Classifier.load(args.model, args.device)
 
 
-def local_chunks(clf, args, stats):
+def local_chunks(score: DedupCache, articles, skip: int, chunk_size: int):
     """The local engine: segment, deduplicate and label in this process, chunk by chunk."""
     from itertools import islice
 
-    score = DedupCache(clf, args.batch_size)
-
-    def labelled(args, articles, skip: int = 0):
-        # output order is deterministic, so the first `skip` sentences are the ones already written
-        for chunk in chunks(islice(sentence_stream(articles), skip, None), args.chunk_size):
-            recs = [r for r, _ in chunk]
-            yield recs, score([r["text"] for r in recs], [c for _, c in chunk])
-            stats.update(hits=score.hits, truncated=clf.truncated)
-
-    return labelled
+    # output order is deterministic, so the first `skip` sentences are the ones already written
+    for chunk in chunks(islice(sentence_stream(articles), skip, None), chunk_size):
+        recs = [r for r, _ in chunk]
+        yield recs, score([r["text"] for r in recs], [c for _, c in chunk])
 
 
 def predict(args) -> None:
@@ -180,19 +174,23 @@ def predict(args) -> None:
     from model.classifier import MAX_LENGTH
 
     articles = iter_articles(args.input, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
-    stats = {"hits": 0, "truncated": 0}
-    if args.engine == "ray":
-        from scripts.ray_engine import labelled_chunks
-    else:
+    score = None
+    if args.engine == "local":
         torch.set_num_threads(args.threads)
-        labelled_chunks = local_chunks(load_classifier(args), args, stats)
+        score = DedupCache(load_classifier(args), args.batch_size)
     out = Writer(args.output, args.resume)
     skip, n = out.done, out.done
     if skip:
         print(f"resuming after {skip} sentences already labelled", file=sys.stderr)
+    if score is not None:
+        labelled = local_chunks(score, articles, skip, args.chunk_size)
+    else:
+        from scripts.ray_engine import labelled_chunks
+
+        labelled = labelled_chunks(args, articles, skip)
     try:
         with tqdm(unit=" sent", desc="labelling", disable=args.quiet, initial=skip) as bar:
-            for recs, probs in labelled_chunks(args, articles, skip):
+            for recs, probs in labelled:
                 for rec, p in zip(recs, probs):
                     rec["label"] = LABELS[int(p.argmax())]
                     rec["score"] = round(float(p.max()), 6)
@@ -210,8 +208,8 @@ def predict(args) -> None:
         out.abort()
         raise
     out.close()
-    detail = f" ({stats['hits']} duplicates reused, {stats['truncated']} truncated to {MAX_LENGTH} tokens)"
-    print(f"{n} sentences labelled{detail if args.engine == 'local' else ''} -> {args.output}")
+    detail = f" ({score.hits} duplicates reused, {score.clf.truncated} truncated to {MAX_LENGTH} tokens)" if score else ""
+    print(f"{n} sentences labelled{detail} -> {args.output}")
     if args.html:
         from scripts.report_html import write_html
 

@@ -20,20 +20,23 @@ class Labeller:
     """One model replica per Ray actor."""
 
     def __init__(self, model: str, backend: str, quantize: str | None, device: str, threads: int, batch_size: int):
+        from argparse import Namespace
+
         import torch
 
         from scripts.predict import DedupCache, load_classifier
 
         torch.set_num_threads(threads)
-        ns = type("Args", (), {"model": Path(model), "backend": backend, "quantize": quantize, "device": device})
-        self.score = DedupCache(load_classifier(ns), batch_size)
+        args = Namespace(model=Path(model), backend=backend, quantize=quantize, device=device)
+        self.score = DedupCache(load_classifier(args), batch_size)
 
     def __call__(self, batch: dict) -> dict:
         import numpy as np
 
+        from data.readers import Article
         from scripts.predict import sentence_stream
 
-        arts = [type("A", (), {"id": i, "text": t}) for i, t in zip(batch["seq"], batch["text"])]
+        arts = [Article(id=i, text=t) for i, t in zip(batch["seq"], batch["text"])]
         rows = list(sentence_stream(arts))
         probs = self.score([r["text"] for r, _ in rows], [c for _, c in rows]) if rows else []
         return {
@@ -84,6 +87,7 @@ def labelled_chunks(args, articles, skip: int = 0):
 
     from data.readers import DataError
     from model.backbone import check_model_dir
+    from scripts.predict import chunks
 
     check_model_dir(args.model)  # fail in the driver with one line, not inside an actor
     ray = start(args)
@@ -94,15 +98,8 @@ def labelled_chunks(args, articles, skip: int = 0):
                 "batch_size": args.batch_size}
     done = 0
     try:
-        window: list = []
-        for art in _then_none(articles):
-            if art is not None:
-                window.append({"seq": len(window), "id": art.id, "text": art.text})
-                if len(window) < WINDOW:
-                    continue
-            if not window:
-                break
-            ds = ray.data.from_items([{"seq": w["seq"], "text": w["text"]} for w in window],
+        for window in chunks(articles, WINDOW):
+            ds = ray.data.from_items([{"seq": k, "text": art.text} for k, art in enumerate(window)],
                                      override_num_blocks=min(len(window), 4 * workers))
             ds = ds.map_batches(Labeller, fn_constructor_kwargs=labeller, batch_size=16,
                                 compute=ray.data.ActorPoolStrategy(size=workers), max_restarts=0,
@@ -119,19 +116,13 @@ def labelled_chunks(args, articles, skip: int = 0):
                 done += 1
                 if done <= skip:
                     continue
-                recs.append({"article_id": window[cols["seq"][i]]["id"], "index": int(cols["index"][i]),
+                recs.append({"article_id": window[cols["seq"][i]].id, "index": int(cols["index"][i]),
                              "start": int(cols["start"][i]), "end": int(cols["end"][i]), "text": str(cols["text"][i])})
                 probs.append(cols["probs"][i])
-            window = []
             if recs:
                 yield recs, probs
     finally:
         ray.shutdown()
-
-
-def _then_none(items):
-    yield from items
-    yield None
 
 
 def _last_line(e: Exception) -> str:

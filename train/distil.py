@@ -23,8 +23,8 @@ def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device
     gives calibrated soft labels; T > 1 softens them further.
     """
     import numpy as np
-    from scipy.special import log_softmax, softmax
 
+    from eval.stats import retemper
     from model.classifier import Classifier
 
     weights = sorted(Path(teacher_dir).glob("*.safetensors"))
@@ -40,7 +40,7 @@ def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device
     clf = Classifier.load(teacher_dir, device)
     probs = clf.predict_proba(pool["text"], pool["context"], batch_size=64, progress="teacher labels pool")
     if temperature != 1.0:
-        probs = softmax(log_softmax(np.log(np.clip(probs, 1e-12, 1)), axis=-1) / temperature, axis=-1)
+        probs = retemper(probs, 1 / temperature)
     tmp = cache.with_suffix(".tmp.npz")
     np.savez(tmp, probs=probs.astype(np.float32), key=key)
     os.replace(tmp, cache)
