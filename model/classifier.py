@@ -29,6 +29,22 @@ def pick_device(name: str = "auto") -> str:
     return name
 
 
+DTYPES = ("auto", "fp32", "bf16", "fp16")
+
+
+def pick_dtype(name: str, device: str):
+    """auto: fp32 on CPU (labels identical to the reference path), fp16 on CUDA."""
+    import torch
+
+    if name not in DTYPES:
+        raise ModelError(f"--dtype {name}: expected one of {', '.join(DTYPES)}")
+    if name == "auto":
+        name = "fp16" if device == "cuda" else "fp32"
+    if name == "fp16" and device != "cuda":
+        raise ModelError("--dtype fp16 needs --device cuda; on CPU use bf16 (fast on CPUs with AVX512-BF16 or AMX)")
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[name]
+
+
 def encode(tokenizer, texts: list[str], contexts: list[str] | None, max_length: int = MAX_LENGTH, **kw):
     """Tokenise sentence (+ preceding sentence as text_pair); an empty context means no pair.
 
@@ -54,26 +70,31 @@ def encode(tokenizer, texts: list[str], contexts: list[str] | None, max_length: 
     return out
 
 
-def length_batches(texts, contexts, batch_size: int):
-    """Index batches in length order, so each batch pads to similar lengths."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]) + (len(contexts[i]) if contexts else 0))
+def token_batches(lengths, batch_size: int):
+    """Positions grouped into batches in token-length order, so each batch pads little.
+
+    Characters are a poor proxy for tokens (numbers, names and URLs split into many
+    pieces): on FNC-1 sentences, batches cut by character length padded to 1.5x the
+    real tokens, by token length to 1.02x.
+    """
+    order = sorted(range(len(lengths)), key=lengths.__getitem__)
     return [order[b : b + batch_size] for b in range(0, len(order), batch_size)]
 
 
-def prefetched(batches, encode_batch):
-    """Yield (batch, encoding), tokenising the next batch in a thread while the model runs.
+def prefetched(items, work):
+    """Yield work(item) for each item, computing the next one in a thread while the caller runs.
 
     Fast tokenizers release the GIL, so on two cores this hides most of the tokenising time.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(encode_batch, batches[0]) if batches else None
-        for k, idx in enumerate(batches):
-            enc = future.result()
-            if k + 1 < len(batches):
-                future = pool.submit(encode_batch, batches[k + 1])
-            yield idx, enc
+        future = pool.submit(work, items[0]) if items else None
+        for k in range(len(items)):
+            result = future.result()
+            if k + 1 < len(items):
+                future = pool.submit(work, items[k + 1])
+            yield result
 
 
 @dataclass
@@ -85,7 +106,7 @@ class Classifier:
     truncated: int = 0  # inputs cut to MAX_LENGTH tokens so far, reported by batch jobs
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str = "auto") -> "Classifier":
+    def load(cls, model_dir: str | Path, device: str = "auto", dtype: str = "fp32") -> "Classifier":
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -93,13 +114,14 @@ class Classifier:
         path = Path(model_dir)
         check_model_dir(path)
         device = pick_device(device)
+        torch_dtype = pick_dtype(dtype, device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModelForSequenceClassification.from_pretrained(path, use_safetensors=True)
         except (OSError, ValueError) as e:
             raise ModelError(f"{path}: cannot load model ({str(e).splitlines()[0]})") from None
         settings = json.loads((path / "stance_config.json").read_text()) if (path / "stance_config.json").exists() else {}
-        model.to(device).eval()
+        model.to(device=device, dtype=torch_dtype).eval()
         return cls(model, tokenizer, device, settings.get("use_context", True))
 
     tensor_type = "pt"
@@ -122,18 +144,22 @@ class Classifier:
 
         ctx = contexts if (self.use_context and contexts is not None) else None
 
-        def encode_batch(idx):
-            enc = encode(self.tokenizer, [texts[i] for i in idx], [ctx[i] for i in idx] if ctx else None,
-                         return_tensors=self.tensor_type)
-            self.truncated += int((enc["attention_mask"].sum(1) >= MAX_LENGTH).sum())
-            return self._prepare(enc)
+        # One call tokenises everything (in parallel, in Rust: ~2% of the time); the thread
+        # then pads and builds the next batch's tensors while the model runs the current one.
+        enc = encode(self.tokenizer, texts, ctx)
+        lengths = [len(ids) for ids in enc.get("input_ids", [])]
+        self.truncated += sum(n >= MAX_LENGTH for n in lengths)
+
+        def pad(idx):
+            batch = {k: [v[i] for i in idx] for k, v in enc.items()}
+            return idx, self._prepare(self.tokenizer.pad(batch, return_tensors=self.tensor_type))
 
         probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        batches = token_batches(lengths, batch_size)
         with torch.inference_mode():
-            batches = length_batches(texts, ctx, batch_size)
-            for idx, enc in tqdm(prefetched(batches, encode_batch), total=len(batches), desc=progress,
-                                 unit="batch", disable=progress is None):
-                probs[idx] = softmax(self._logits(enc), axis=-1)
+            for idx, batch in tqdm(prefetched(batches, pad), total=len(batches), desc=progress, unit="batch",
+                                   disable=progress is None):
+                probs[idx] = softmax(self._logits(batch), axis=-1)
         return probs
 
 

@@ -143,17 +143,19 @@ class DedupCache:
 
 
 def load_classifier(args):
+    from data.readers import DataError
+
     if args.backend == "onnx":
         from model.onnx_backend import OnnxClassifier
 
+        if args.dtype not in ("auto", "fp32"):
+            raise DataError("--dtype is for --backend torch; the ONNX graphs are fp32 or, with --quantize, int8")
         return OnnxClassifier.load(args.model, quantize=args.quantize)
     if args.quantize:
-        from data.readers import DataError
-
         raise DataError("--quantize int8 needs --backend onnx")
     from model.classifier import Classifier
 
-    return Classifier.load(args.model, args.device)
+    return Classifier.load(args.model, args.device, args.dtype)
 
 
 def local_chunks(score: DedupCache, articles, skip: int, chunk_size: int):
@@ -225,6 +227,9 @@ def main(argv=None) -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--chunk-size", type=int, default=4096, help="sentences held in memory at once")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+                    help="torch weights: auto is fp32 on CPU (labels identical to fp32), fp16 on CUDA; "
+                         "bf16 is about 1.6x faster on CPUs with AVX512-BF16 or AMX")
     ap.add_argument("--backend", default="torch", choices=["torch", "onnx"],
                     help="onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
     ap.add_argument("--quantize", choices=["int8"], default=None, help="with --backend onnx: the int8 graph")

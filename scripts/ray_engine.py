@@ -19,7 +19,8 @@ WINDOW = 2000  # articles per Ray dataset: enough to keep every worker busy, sma
 class Labeller:
     """One model replica per Ray actor."""
 
-    def __init__(self, model: str, backend: str, quantize: str | None, device: str, threads: int, batch_size: int):
+    def __init__(self, model: str, backend: str, quantize: str | None, device: str, dtype: str, threads: int,
+                 batch_size: int):
         from argparse import Namespace
 
         import torch
@@ -27,7 +28,7 @@ class Labeller:
         from scripts.predict import DedupCache, load_classifier
 
         torch.set_num_threads(threads)
-        args = Namespace(model=Path(model), backend=backend, quantize=quantize, device=device)
+        args = Namespace(model=Path(model), backend=backend, quantize=quantize, device=device, dtype=dtype)
         self.score = DedupCache(load_classifier(args), batch_size)
 
     def __call__(self, batch: dict) -> dict:
@@ -94,7 +95,7 @@ def labelled_chunks(args, articles, skip: int = 0):
     workers = args.num_workers
     threads = max(1, (args.threads or os.cpu_count() or 1) // (1 if args.address else workers))
     labeller = {"model": str(args.model.resolve()), "backend": args.backend, "quantize": args.quantize,
-                "device": "cuda" if args.num_gpus_per_worker else "cpu", "threads": threads,
+                "device": "cuda" if args.num_gpus_per_worker else "cpu", "dtype": args.dtype, "threads": threads,
                 "batch_size": args.batch_size}
     done = 0
     try:

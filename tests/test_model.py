@@ -60,6 +60,30 @@ def test_classifier_probabilities_keep_input_order(tiny_model):
         assert abs(alone[0] - probs[i]).max() < 1e-5
 
 
+def test_batches_are_cut_by_token_length(tiny_model):
+    """Short strings that tokenise long (figures, codes) must not pad a batch of plain words."""
+    clf = Classifier.load(tiny_model, "cpu")
+    # characters 28, 48, 19, 46, 4; tokens 19, 11, 18, 14, 4: the two orders disagree
+    texts = ["1,234,567.89 / 2,345 / 9,876", "A plain sentence of several ordinary words here.",
+             "4.5% 6.7% 8.9% 1.2%", "Words and more words in this one too, as well.", "Yes."]
+    seen, run = [], clf._logits
+    clf._logits = lambda enc: (seen.append(enc["attention_mask"].sum(1).tolist()), run(enc))[1]
+    probs = clf.predict_proba(texts, None, batch_size=2)
+    assert [sorted(b) for b in seen] == [[4, 11], [14, 18], [19]]
+    assert abs(probs - clf.predict_proba(texts, None, batch_size=1)).max() < 1e-5
+
+
+def test_bf16_weights_on_cpu_and_fp16_refused(tiny_model):
+    import torch
+
+    clf = Classifier.load(tiny_model, "cpu", "bf16")
+    assert next(clf.model.parameters()).dtype == torch.bfloat16
+    probs = clf.predict_proba(["The agency said 40 homes flooded.", "Talks resume Monday."])
+    assert probs.dtype.name == "float32" and abs(probs.sum(1) - 1).max() < 1e-3
+    with pytest.raises(ModelError, match="fp16 needs --device cuda"):
+        Classifier.load(tiny_model, "cpu", "fp16")
+
+
 def test_label_article_helper(tiny_model):
     out = label_article("Floods hit Lisk\nThe agency said 40 homes flooded. Residents said more were hit.", tiny_model)
     assert [r["text"] for r in out] == ["Floods hit Lisk", "The agency said 40 homes flooded.", "Residents said more were hit."]

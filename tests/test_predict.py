@@ -83,9 +83,19 @@ def test_onnx_backend_agrees_with_torch(tiny_model, tmp_path):
     assert [r["label"] for r in t] == [r["label"] for r in o]
     assert max(abs(x["scores"][k] - y["scores"][k]) for x, y in zip(t, o) for k in LABELS) < 1e-4
     assert len(q) == len(t) and all(r["label"] in LABELS for r in q)
+    import onnx
+
+    int8 = [n.name for n in onnx.load(str(model / "onnx" / "model.int8.onnx")).graph.node if n.op_type == "MatMulInteger"]
+    assert any("intermediate" in n for n in int8) and any("attention" in n for n in int8)
+    # the head and each layer's FFN output projection stay fp32 (accuracy), the rest is int8
+    assert not [n for n in int8 if "pooler" in n or "classifier" in n or "/output/dense" in n.replace("attention/output", "")]
     res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(ROOT / "data" / "examples"),
                   "--output", str(tmp_path / "x.jsonl"), "--backend", "onnx")
     assert res.returncode == 2 and "not exported yet" in res.stderr
+    res = run_cli("scripts/predict.py", "--model", str(model), "--input", str(ROOT / "data" / "examples"),
+                  "--output", str(tmp_path / "y.jsonl"), "--backend", "onnx", "--dtype", "bf16")
+    assert res.returncode == 2 and "--dtype is for --backend torch" in res.stderr
+    assert not (tmp_path / "y.jsonl").exists()
 
 
 def test_stale_onnx_export_is_refused(tiny_model, tmp_path):
