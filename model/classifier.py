@@ -125,6 +125,7 @@ class Classifier:
         return cls(model, tokenizer, device, settings.get("use_context", True))
 
     tensor_type = "pt"
+    batch_size = 64  # the default; near the CPU's best fp32 throughput with token-length batches
 
     def _prepare(self, enc):
         """A tokenised batch, made ready off the hot path (in the prefetch thread)."""
@@ -134,7 +135,7 @@ class Classifier:
         enc = {k: v.to(self.device, non_blocking=True) for k, v in enc.items()}
         return self.model(**enc).logits.float().cpu().numpy()
 
-    def predict_proba(self, texts: list[str], contexts: list[str] | None = None, batch_size: int = 64,
+    def predict_proba(self, texts: list[str], contexts: list[str] | None = None, batch_size: int | None = None,
                       progress: str | None = None):
         """Probabilities (n, 5), batched in length order to waste little padding."""
         import numpy as np
@@ -155,7 +156,7 @@ class Classifier:
             return idx, self._prepare(self.tokenizer.pad(batch, return_tensors=self.tensor_type))
 
         probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        batches = token_batches(lengths, batch_size)
+        batches = token_batches(lengths, batch_size or self.batch_size)
         with torch.inference_mode():
             for idx, batch in tqdm(prefetched(batches, pad), total=len(batches), desc=progress, unit="batch",
                                    disable=progress is None):

@@ -43,7 +43,7 @@ def load_inputs(corpus: Path, n: int):
     return texts[:n], contexts[:n]
 
 
-def labeller(path: str, model: str, batch_size: int):
+def labeller(path: str, model: str, batch_size: int | None):
     """Load path's model once; return texts, contexts -> labels."""
     from data.labels import LABELS
 
@@ -64,7 +64,7 @@ def labeller(path: str, model: str, batch_size: int):
             inputs = [{"text": t, "text_pair": c} if c and use_context else t for t, c in zip(texts, contexts)]
             if path == "a":
                 return [top(clf(x)) for x in inputs]
-            return [top(r) for r in clf(inputs, batch_size=batch_size)]
+            return [top(r) for r in clf(inputs, batch_size=batch_size or 64)]
 
         return label
     if path in "cf":
@@ -114,7 +114,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=Path("../shared/corpora/fnc1/train_bodies.csv"))
     ap.add_argument("--sentences", type=int, default=5000)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: each path's own (64; int8 16)")
     ap.add_argument("--paths", default="abcdef")
     ap.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
     ap.add_argument("--path", help=argparse.SUPPRESS)
@@ -130,8 +130,8 @@ def main() -> None:
     results = {}
     for p in args.paths:
         cmd = [sys.executable, __file__, "--model", str(args.model), "--data", str(args.data), "--corpus", str(args.corpus),
-               "--sentences", str(args.sentences), "--repeats", str(args.repeats), "--batch-size", str(args.batch_size),
-               "--path", p]
+               "--sentences", str(args.sentences), "--repeats", str(args.repeats), "--path", p]
+        cmd += ["--batch-size", str(args.batch_size)] if args.batch_size else []
         print(f"running ({p}) {PATHS[p]} ...", flush=True)
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode:

@@ -117,7 +117,7 @@ class DedupCache:
     Wire copy repeats verbatim across outlets, so archives hold many duplicates.
     """
 
-    def __init__(self, clf, batch_size: int, max_items: int = 200_000):
+    def __init__(self, clf, batch_size: int | None = None, max_items: int = 200_000):
         from collections import OrderedDict
 
         self.clf, self.batch_size, self.max_items = clf, batch_size, max_items
@@ -224,7 +224,7 @@ def main(argv=None) -> None:
     ap.add_argument("--model", required=True, type=Path, help="model directory written by `python -m train`")
     ap.add_argument("--input", required=True, nargs="+", type=Path, help="article files or folders")
     ap.add_argument("--output", required=True, type=Path, help="FILE.jsonl or FILE.csv")
-    ap.add_argument("--batch-size", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=None, help="default 64; 16 with --quantize int8")
     ap.add_argument("--chunk-size", type=int, default=4096, help="sentences held in memory at once")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
@@ -253,8 +253,9 @@ def main(argv=None) -> None:
         ap.error("--html needs a .jsonl --output")
     if args.engine == "local" and (args.address or args.num_workers != 1 or args.num_gpus_per_worker):
         ap.error("--address, --num-workers and --num-gpus-per-worker need --engine ray")
-    if args.num_workers < 1 or args.num_gpus_per_worker < 0 or args.threads < 1:
-        ap.error("--num-workers and --threads must be at least 1, --num-gpus-per-worker at least 0")
+    if min(args.num_workers, args.threads, args.chunk_size, 1 if args.batch_size is None else args.batch_size) < 1 or args.num_gpus_per_worker < 0:
+        ap.error("--num-workers, --threads, --chunk-size and --batch-size must be at least 1, "
+                 "--num-gpus-per-worker at least 0")
     run(lambda: predict(args), debug=args.debug)
 
 

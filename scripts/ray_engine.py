@@ -20,7 +20,7 @@ class Labeller:
     """One model replica per Ray actor."""
 
     def __init__(self, model: str, backend: str, quantize: str | None, device: str, dtype: str, threads: int,
-                 batch_size: int):
+                 batch_size: int | None):
         from argparse import Namespace
 
         import torch

@@ -230,3 +230,15 @@ def test_resume_skips_a_half_written_checkpoint(tmp_path):
     assert last_complete_checkpoint(ckpts) == ckpts / "checkpoint-8"
     assert sorted(p.name for p in ckpts.iterdir()) == ["checkpoint-4", "checkpoint-8"]
     assert last_complete_checkpoint(tmp_path / "none") is None
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--batch-size", "0"], "must be at least 1"),
+    (["--chunk-size", "-5"], "must be at least 1"),
+    (["--dtype", "fp16", "--device", "cpu"], "fp16 needs --device cuda"),
+])
+def test_bad_inference_settings_are_one_line_errors(tiny_model, tmp_path, flags, message):
+    res = run_cli("scripts/predict.py", "--model", str(tiny_model), "--input", str(ROOT / "data" / "examples"),
+                  "--output", str(tmp_path / "o.jsonl"), *flags)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert not list(tmp_path.iterdir())
