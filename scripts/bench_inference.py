@@ -102,7 +102,8 @@ def child(args) -> None:
     test = load_built(args.data, need=("test",))["test"]
     pred = label(test["text"], test["context"])
     f1 = score([LABELS.index(p) for p in pred], test["label"])["macro_f1"]
-    print(json.dumps({"path": args.path, "n": len(texts), "best_s": min(times), "times": times,
+    print(json.dumps({"path": args.path, "n": len(texts), "repeated": len(texts) - len(set(texts)),
+                      "best_s": min(times), "times": times,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "labels": labels, "macro_f1": f1}))
 
@@ -140,8 +141,8 @@ def main() -> None:
 
     ref = results.get("c")
     base = results.get("a")
-    texts, _ = load_inputs(args.corpus, args.sentences)
-    print(f"\n{len(texts)} real sentences ({len(texts) - len(set(texts))} repeat an earlier one), "
+    first = next(iter(results.values()))
+    print(f"\n{first['n']} real sentences ({first['repeated']} repeat an earlier one), "
           f"best of {args.repeats} runs after warm-up\n")
     print("| path | sentences/s | vs (a) | peak RSS MB | labels = (c) | test macro-F1 |")
     print("|---|---|---|---|---|---|")

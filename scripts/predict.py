@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from data.cli import run  # noqa: E402
 from data.labels import LABELS  # noqa: E402
+from model.classifier import DTYPES  # noqa: E402
 
 
 def sentence_stream(articles):
@@ -227,9 +228,9 @@ def main(argv=None) -> None:
     ap.add_argument("--batch-size", type=int, default=None, help="default 64; 16 with --quantize int8")
     ap.add_argument("--chunk-size", type=int, default=4096, help="sentences held in memory at once")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--dtype", default="auto", choices=["auto", "fp32", "bf16", "fp16"],
+    ap.add_argument("--dtype", default="auto", choices=DTYPES,
                     help="torch weights: auto is fp32 on CPU (labels identical to fp32), fp16 on CUDA; "
-                         "bf16 is about 1.6x faster on CPUs with AVX512-BF16 or AMX")
+                         "bf16 is about 1.8x faster on CPUs with AVX512-BF16 or AMX")
     ap.add_argument("--backend", default="torch", choices=["torch", "onnx"],
                     help="onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
     ap.add_argument("--quantize", choices=["int8"], default=None, help="with --backend onnx: the int8 graph")
@@ -253,7 +254,8 @@ def main(argv=None) -> None:
         ap.error("--html needs a .jsonl --output")
     if args.engine == "local" and (args.address or args.num_workers != 1 or args.num_gpus_per_worker):
         ap.error("--address, --num-workers and --num-gpus-per-worker need --engine ray")
-    if min(args.num_workers, args.threads, args.chunk_size, 1 if args.batch_size is None else args.batch_size) < 1 or args.num_gpus_per_worker < 0:
+    sizes = (args.num_workers, args.threads, args.chunk_size, 1 if args.batch_size is None else args.batch_size)
+    if min(sizes) < 1 or args.num_gpus_per_worker < 0:
         ap.error("--num-workers, --threads, --chunk-size and --batch-size must be at least 1, "
                  "--num-gpus-per-worker at least 0")
     run(lambda: predict(args), debug=args.debug)
