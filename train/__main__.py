@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from data.cli import run
+from model.classifier import DTYPES
 
 
 def main(argv=None) -> None:
@@ -16,6 +17,10 @@ def main(argv=None) -> None:
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--base-model", default=None, help="minilm (default), mpnet (extra [mpnet]), a local HF model dir, or a hub id")
     ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--max-train-samples", type=int, default=None, help="train on a seeded random N of the training "
+                    "split (learning curves; validation and test stay whole)")
+    ap.add_argument("--dtype", default="auto", choices=DTYPES, help="training precision: auto = fp32 on CPU, bf16 "
+                    "(else fp16) on CUDA; bf16 autocast halves MPNet's step time on CPUs with AVX512-BF16 or AMX")
     ap.add_argument("--learning-rate", type=float, default=None)
     ap.add_argument("--no-context", action="store_true", help="train on the sentence alone (the default recipe "
                     "already does; use --config train/configs/context.yaml for sentence + previous sentence)")

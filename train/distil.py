@@ -16,7 +16,7 @@ from data.labels import LABELS
 from model.backbone import sha256_file
 
 
-def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device: str):
+def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device: str, dtype: str = "fp32"):
     """The teacher's (n, 5) probabilities on the pool, cached in the output folder.
 
     The teacher's head already carries its calibration temperature, so T = 1
@@ -30,6 +30,7 @@ def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device
     weights = sorted(Path(teacher_dir).glob("*.safetensors"))
     key = hashlib.sha256(json.dumps({
         "teacher": [sha256_file(w) for w in weights], "pool": pool._fingerprint, "n": len(pool), "T": temperature,
+        **({"dtype": dtype} if dtype != "fp32" else {}),  # fp32 keys match caches written before --dtype existed
     }).encode()).hexdigest()
     cache = out / "teacher_soft_labels.npz"
     if cache.is_file():
@@ -37,7 +38,7 @@ def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device
         if str(saved["key"]) == key:
             print(f"teacher soft labels: reusing {cache}")
             return saved["probs"]
-    clf = Classifier.load(teacher_dir, device)
+    clf = Classifier.load(teacher_dir, device, dtype=dtype)
     probs = clf.predict_proba(pool["text"], pool["context"], batch_size=64, progress="teacher labels pool")
     if temperature != 1.0:
         probs = retemper(probs, 1 / temperature)

@@ -12,7 +12,7 @@ from data.build import load_built
 from data.labels import ID2LABEL, LABEL2ID, LABELS
 from data.readers import DataError
 from model.backbone import ModelError, check_model_dir, resolve_base_model
-from model.classifier import encode, pick_device
+from model.classifier import encode, pick_device, pick_dtype
 from train.config import load_recipe
 
 
@@ -67,6 +67,8 @@ def train(args) -> None:
     for flag, key in (("pool_size", "max_pool"), ("distil_temperature", "temperature")):
         if getattr(args, flag, None) is not None:
             setattr(dc, key, getattr(args, flag))
+    if getattr(args, "max_train_samples", None) is not None and args.max_train_samples < 1:
+        raise DataError("--max-train-samples must be at least 1")
     teacher = getattr(args, "teacher", None)
     if teacher is not None:
         check_model_dir(Path(teacher))
@@ -85,9 +87,13 @@ def train(args) -> None:
     if args.resume and resume_from is None:
         raise DataError(f"{out}: --resume given but no complete checkpoint found in {ckpt_dir}")
     device = pick_device(args.device)
-    if device == "cuda":
+    dtype = getattr(args, "dtype", "auto")
+    if dtype == "auto" and device == "cuda":
         ta.setdefault("bf16", torch.cuda.is_bf16_supported())
         ta.setdefault("fp16", not torch.cuda.is_bf16_supported())
+    elif dtype != "auto":
+        pick_dtype(dtype, device)  # refuses fp16 on CPU with a one-line error
+        ta["bf16"], ta["fp16"] = dtype == "bf16", dtype == "fp16"
     # Our loss is a per-batch weighted mean, so DDP's gradient averaging is already right:
     # stop the Trainer from rescaling it by the process count.
     ta.setdefault("average_tokens_across_devices", False)
@@ -99,6 +105,9 @@ def train(args) -> None:
             prepare_output(out, args.overwrite and not args.resume)
 
     dd = load_built(Path(args.data))
+    n = getattr(args, "max_train_samples", None)
+    if n is not None and n < len(dd["train"]):
+            dd["train"] = dd["train"].shuffle(seed=int(ta.get("seed", 42))).select(range(n))
     base = resolve_base_model(mc.base_model)
     set_seed(int(ta.get("seed", 42)))
     try:
@@ -120,7 +129,7 @@ def train(args) -> None:
         train_set = tokenized["train"]
         if teacher is not None:
             train_set = distilled_train_set(Path(args.data), train_set, tokenize, keep, dc, Path(teacher), out,
-                                            device, int(ta.get("seed", 42)))
+                                            device, int(ta.get("seed", 42)), "bf16" if ta.get("bf16") else "fp32")
 
     weights = class_weights(dd["train"]["label"], mc.class_weighting)
     trainer = Trainer(
@@ -141,6 +150,8 @@ def train(args) -> None:
     # Every process takes part in these (predictions are gathered across processes) ...
     temperature = calibrate(trainer, tokenized["validation"])
     metrics = {"train_seconds": round(train_seconds, 1), "device": device, "processes": training_args.world_size,
+               "precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32",
+               "gold_train_sentences": len(tokenized["train"]),
                "temperature": temperature, "teacher": str(teacher) if teacher else None}
     for split in ("validation", "test"):
         if split in tokenized and len(tokenized[split]):
@@ -181,14 +192,15 @@ def prepare_output(out: Path, overwrite: bool) -> None:
         raise DataError(f"{out}: output folder is not writable ({e.strerror})") from None
 
 
-def distilled_train_set(data: Path, gold, tokenize, keep, dc, teacher: Path, out: Path, device: str, seed: int):
+def distilled_train_set(data: Path, gold, tokenize, keep, dc, teacher: Path, out: Path, device: str, seed: int,
+                        dtype: str):
     from data.build import load_pool
     from train.distil import teacher_probs, with_soft_targets
 
     pool = load_pool(data)
     if dc.max_pool is not None and dc.max_pool < len(pool):
         pool = pool.shuffle(seed=seed).select(range(max(dc.max_pool, 0)))
-    probs = teacher_probs(teacher, pool, out, dc.temperature, device)
+    probs = teacher_probs(teacher, pool, out, dc.temperature, device, dtype)
     pool = pool.map(tokenize, batched=True, desc="tokenising pool")
     pool = pool.remove_columns([c for c in pool.column_names if c not in keep])
     print(f"distillation: {len(gold)} gold + {len(pool)} teacher-labelled sentences (T={dc.temperature})")

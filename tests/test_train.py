@@ -1,0 +1,44 @@
+"""Training options: a seeded subset of the gold training split, and the training precision."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def run_train(*args):
+    return subprocess.run([sys.executable, "-m", "train", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_subset_and_bf16_training(tiny_model, mini_corpus, tmp_path):
+    from transformers import pipeline
+
+    from data.build import build, load_built
+
+    corpus, ann = mini_corpus
+    build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
+    common = ("--data", str(tmp_path / "dd"), "--base-model", str(tiny_model), "--max-steps", "2", "--device", "cpu")
+    res = run_train(*common, "--output-dir", str(tmp_path / "m"), "--max-train-samples", "10", "--dtype", "bf16")
+    assert res.returncode == 0, res.stderr[-2000:]
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())
+    assert metrics["gold_train_sentences"] == 10 < len(load_built(tmp_path / "dd")["train"])
+    assert metrics["precision"] == "bf16"
+    # the saved weights are fp32 whatever the training precision, so the pipeline loads them as usual
+    assert pipeline("text-classification", model=str(tmp_path / "m"))("The mayor denied it.")[0]["label"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (("--dtype", "fp16"), "fp16 needs --device cuda"),
+    (("--max-train-samples", "0"), "--max-train-samples must be at least 1"),
+])
+def test_bad_training_options_are_one_line_errors(tiny_model, tmp_path, flags, message):
+    out = tmp_path / "m"
+    res = run_train("--data", str(tmp_path / "missing"), "--output-dir", str(out), "--base-model", str(tiny_model),
+                    "--device", "cpu", *flags)
+    assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
