@@ -42,3 +42,29 @@ def test_bad_training_options_are_one_line_errors(tiny_model, tmp_path, flags, m
                     "--device", "cpu", *flags)
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
     assert not out.exists()
+
+
+def test_learning_curve_runs_each_point_once(tiny_model, mini_corpus, tmp_path):
+    from data.build import build
+
+    corpus, ann = mini_corpus
+    build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(f"model: {{base_model: {tiny_model}}}\ntraining: {{max_steps: 2, report_to: none}}\n")
+    cmd = [sys.executable, "scripts/learning_curve.py", "--data", str(tmp_path / "dd"), "--out", str(tmp_path / "c"),
+           "--recipe", f"tiny={cfg}", "--sizes", "5", "12", "--seeds", "1", "2", "--device", "cpu"]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    rows = json.loads((tmp_path / "c" / "learning_curve.json").read_text())
+    assert [(r["recipe"], r["train_sentences"], len(r["test_macro_f1"])) for r in rows] == [("tiny", 5, 2), ("tiny", 12, 2)]
+    runs = sorted(p.name for p in (tmp_path / "c" / "runs").iterdir())
+    assert runs == ["tiny-n12-s1.json", "tiny-n12-s2.json", "tiny-n5-s1.json", "tiny-n5-s2.json"]
+    assert json.loads((tmp_path / "c" / "runs" / "tiny-n5-s2.json").read_text())["gold_train_sentences"] == 5
+    assert (tmp_path / "c" / "learning_curve.png").stat().st_size > 0
+    assert not (tmp_path / "c" / "model-in-training").exists()
+    # finished points are read back, not trained again
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 0 and "seed" not in res.stdout.split("| recipe")[0]
+    bad = [("tiny" if a == f"tiny={cfg}" else a) for a in cmd]
+    res = subprocess.run(bad, cwd=ROOT, capture_output=True, text=True)
+    assert res.returncode == 2 and "NAME=CONFIG_FILE" in res.stderr and "Traceback" not in res.stderr
