@@ -232,7 +232,7 @@ def write_compare_report(report: dict, evald, out: Path) -> None:
         for name, m in report["models"].items():
             st = m["settings"]
             trained = f"{m['train_seconds'] / 60:.0f} min on {m['train_device']}" if m.get("train_seconds") else "?"
-            lines.append(f"| {name} | {st.get('base_model', '?')} | {Path(st['teacher']).name if st.get('teacher') else '-'} | "
+            lines.append(f"| {name} | {st.get('base_model', '?')} | {teacher_names(st.get('teacher'))} | "
                          f"{m['parameters'] / 1e6:.0f}M | {trained} | {m['sentences_per_second']:.0f} sentences/s on {m['device']} |")
     srcs = sorted({s for m in report["systems"].values() for s in m["by_source"]})
     lines += ["", "## By source (macro-F1)", "", "| system | " + " | ".join(srcs) + " |", "|" + "---|" * (1 + len(srcs))]
@@ -273,3 +273,10 @@ def write_compare_report(report: dict, evald, out: Path) -> None:
         write_atomic(out / "confusion_matrix.png", confusion_png(report["confusion_matrix"]))
         name = report["primary"].split(":", 1)[1]
         write_atomic(out / "reliability.png", reliability_png(report["calibration"][name]["bins"]))
+
+
+def teacher_names(teacher) -> str:
+    """A model's teacher(s) as recorded in stance_config.json: none, one path (older models) or a list."""
+    if not teacher:
+        return "-"
+    return " + ".join(Path(t).name for t in ([teacher] if isinstance(teacher, str) else teacher))

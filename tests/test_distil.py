@@ -133,7 +133,7 @@ def test_student_trains_on_gold_plus_teacher_soft_labels(tiny_model, corpus_with
     assert f"{len(pool)} teacher-labelled sentences" in res.stdout
     soft = np.load(out / "teacher_soft_labels.npz")["probs"]
     assert soft.shape == (len(pool), 5) and np.allclose(soft.sum(1), 1, atol=1e-5)
-    assert json.loads((out / "stance_config.json").read_text())["teacher"] == str(tiny_model)
+    assert json.loads((out / "stance_config.json").read_text())["teacher"] == [str(tiny_model)]
     assert pipeline("text-classification", model=str(out))("The ministry said 12 schools closed.")[0]["label"]
     # a second run with the same teacher and pool reuses the soft labels
     res = run_cli("-m", "train", "--data", str(tmp_path / "dd"), "--output-dir", str(out), "--base-model", str(tiny_model),
@@ -152,3 +152,27 @@ def test_teacher_errors_are_one_line(tiny_model, mini_corpus, tmp_path):
     assert res.returncode == 2 and "not a model directory" in res.stderr and "Traceback" not in res.stderr
     res = run_cli(*args, "--output-dir", str(tmp_path / "b"), "--teacher", str(tiny_model))
     assert res.returncode == 2 and "no unlabelled pool" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_ensemble_teacher_averages_its_members(tiny_model, tmp_path):
+    import shutil
+
+    from datasets import Dataset
+    from transformers import AutoModelForSequenceClassification
+
+    from model.classifier import Classifier
+    from train.distil import teacher_probs
+
+    other = tmp_path / "other"
+    shutil.copytree(tiny_model, other)
+    m = AutoModelForSequenceClassification.from_pretrained(other)
+    m.classifier.weight.data = m.classifier.weight.data.flip(0) * 3  # a teacher that disagrees
+    m.save_pretrained(other)
+    pool = Dataset.from_dict({"text": ["The mayor denied the report.", "Rain is forecast.", "Police said 3 died."],
+                              "context": ["", "", ""]})
+    each = [Classifier.load(t, "cpu").predict_proba(pool["text"], pool["context"]) for t in (tiny_model, other)]
+    assert not np.allclose(each[0], each[1], atol=1e-3)
+    both = teacher_probs([tiny_model, other], pool, tmp_path, 1.0, "cpu")
+    assert np.allclose(both, (each[0] + each[1]) / 2, atol=1e-5)
+    # the cache is keyed by the teachers: one teacher alone is labelled afresh, not read from the ensemble's cache
+    assert np.allclose(teacher_probs([tiny_model], pool, tmp_path, 1.0, "cpu"), each[0], atol=1e-5)

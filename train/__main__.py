@@ -24,8 +24,9 @@ def main(argv=None) -> None:
     ap.add_argument("--learning-rate", type=float, default=None)
     ap.add_argument("--no-context", action="store_true", help="train on the sentence alone (the default recipe "
                     "already does; use --config train/configs/context.yaml for sentence + previous sentence)")
-    ap.add_argument("--teacher", type=Path, default=None, help="fine-tuned teacher model dir: distil it into this "
-                    "model through soft labels on the data folder's unlabelled pool")
+    ap.add_argument("--teacher", type=Path, action="append", default=None, help="fine-tuned teacher model dir: distil "
+                    "it into this model through soft labels on the data folder's unlabelled pool; repeat for an "
+                    "ensemble teacher (its probabilities are averaged)")
     ap.add_argument("--pool-size", type=int, default=None, help="with --teacher: label at most N pool sentences")
     ap.add_argument("--distil-temperature", type=float, default=None, help="with --teacher: soften the teacher's "
                     "probabilities by T (default 1: the teacher is already calibrated)")

@@ -16,18 +16,19 @@ from data.labels import LABELS
 from model.backbone import sha256_file
 
 
-def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device: str, dtype: str = "fp32"):
-    """The teacher's (n, 5) probabilities on the pool, cached in the output folder.
+def teacher_probs(teachers: list[Path], pool, out: Path, temperature: float, device: str, dtype: str = "fp32"):
+    """The teachers' mean (n, 5) probabilities on the pool, cached in the output folder.
 
-    The teacher's head already carries its calibration temperature, so T = 1
-    gives calibrated soft labels; T > 1 softens them further.
+    Each teacher's head already carries its calibration temperature, so T = 1
+    gives calibrated soft labels; T > 1 softens them further. Several teachers
+    make an ensemble: their probabilities are averaged.
     """
     import numpy as np
 
     from eval.stats import retemper
     from model.classifier import Classifier
 
-    weights = sorted(Path(teacher_dir).glob("*.safetensors"))
+    weights = [w for t in teachers for w in sorted(Path(t).glob("*.safetensors"))]
     key = hashlib.sha256(json.dumps({
         "teacher": [sha256_file(w) for w in weights], "pool": pool._fingerprint, "n": len(pool), "T": temperature,
         **({"dtype": dtype} if dtype != "fp32" else {}),  # fp32 keys match caches written before --dtype existed
@@ -38,8 +39,9 @@ def teacher_probs(teacher_dir: Path, pool, out: Path, temperature: float, device
         if str(saved["key"]) == key:
             print(f"teacher soft labels: reusing {cache}")
             return saved["probs"]
-    clf = Classifier.load(teacher_dir, device, dtype=dtype)
-    probs = clf.predict_proba(pool["text"], pool["context"], batch_size=64, progress="teacher labels pool")
+    probs = np.mean([Classifier.load(t, device, dtype=dtype).predict_proba(
+        pool["text"], pool["context"], batch_size=64, progress=f"teacher {i + 1}/{len(teachers)} labels pool")
+        for i, t in enumerate(teachers)], axis=0)
     if temperature != 1.0:
         probs = retemper(probs, 1 / temperature)
     tmp = cache.with_suffix(".tmp.npz")

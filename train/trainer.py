@@ -69,9 +69,10 @@ def train(args) -> None:
             setattr(dc, key, getattr(args, flag))
     if getattr(args, "max_train_samples", None) is not None and args.max_train_samples < 1:
         raise DataError("--max-train-samples must be at least 1")
-    teacher = getattr(args, "teacher", None)
-    if teacher is not None:
-        check_model_dir(Path(teacher))
+    teachers = [Path(t) for t in getattr(args, "teacher", None) or []]
+    teacher = [str(t) for t in teachers] or None  # as recorded in metrics.json and stance_config.json
+    for t in teachers:
+        check_model_dir(t)
         if dc.temperature <= 0:
             raise DataError("--distil-temperature must be positive")
     for flag, key in (("epochs", "num_train_epochs"), ("max_steps", "max_steps"), ("seed", "seed"),
@@ -128,7 +129,7 @@ def train(args) -> None:
         tokenized = tokenized.remove_columns([c for c in dd["train"].column_names if c not in keep])
         train_set = tokenized["train"]
         if teacher is not None:
-            train_set = distilled_train_set(Path(args.data), train_set, tokenize, keep, dc, Path(teacher), out,
+            train_set = distilled_train_set(Path(args.data), train_set, tokenize, keep, dc, teachers, out,
                                             device, int(ta.get("seed", 42)), "bf16" if ta.get("bf16") else "fp32")
 
     weights = class_weights(dd["train"]["label"], mc.class_weighting)
@@ -151,8 +152,7 @@ def train(args) -> None:
     temperature = calibrate(trainer, tokenized["validation"])
     metrics = {"train_seconds": round(train_seconds, 1), "device": device, "processes": training_args.world_size,
                "precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32",
-               "gold_train_sentences": len(tokenized["train"]),
-               "temperature": temperature, "teacher": str(teacher) if teacher else None}
+               "gold_train_sentences": len(tokenized["train"]), "temperature": temperature, "teacher": teacher}
     for split in ("validation", "test"):
         if split in tokenized and len(tokenized[split]):
             metrics[split] = trainer.evaluate(tokenized[split], metric_key_prefix=split)
@@ -163,7 +163,7 @@ def train(args) -> None:
     tokenizer.save_pretrained(str(out))
     (out / "stance_config.json").write_text(json.dumps({"use_context": mc.use_context, "max_length": mc.max_length,
                                                        "base_model": mc.base_model, "labels": list(LABELS),
-                                                       "teacher": str(teacher) if teacher else None,
+                                                       "teacher": teacher,
                                                        "pool_sentences": len(train_set) - len(tokenized["train"]),
                                                        "temperature_folded_into_head": temperature}, indent=2))
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
@@ -192,15 +192,15 @@ def prepare_output(out: Path, overwrite: bool) -> None:
         raise DataError(f"{out}: output folder is not writable ({e.strerror})") from None
 
 
-def distilled_train_set(data: Path, gold, tokenize, keep, dc, teacher: Path, out: Path, device: str, seed: int,
-                        dtype: str):
+def distilled_train_set(data: Path, gold, tokenize, keep, dc, teachers: list[Path], out: Path, device: str,
+                        seed: int, dtype: str):
     from data.build import load_pool
     from train.distil import teacher_probs, with_soft_targets
 
     pool = load_pool(data)
     if dc.max_pool is not None and dc.max_pool < len(pool):
         pool = pool.shuffle(seed=seed).select(range(max(dc.max_pool, 0)))
-    probs = teacher_probs(teacher, pool, out, dc.temperature, device, dtype)
+    probs = teacher_probs(teachers, pool, out, dc.temperature, device, dtype)
     pool = pool.map(tokenize, batched=True, desc="tokenising pool")
     pool = pool.remove_columns([c for c in pool.column_names if c not in keep])
     print(f"distillation: {len(gold)} gold + {len(pool)} teacher-labelled sentences (T={dc.temperature})")
@@ -268,5 +268,5 @@ clf = pipeline("text-classification", model="path/to/this/folder")
 {chr(10).join(rows)}
 
 Trained in {metrics['train_seconds']}s on {metrics['device']}; base model `{mc.base_model}`.
-{f"Distilled from the teacher `{metrics['teacher']}`: gold labels plus its soft labels on unlabelled pool sentences." if metrics.get("teacher") else ""}
+{f"Distilled from {' + '.join(f'`{t}`' for t in metrics['teacher'])}: gold labels plus soft labels on unlabelled pool sentences." if metrics.get("teacher") else ""}
 """
