@@ -73,8 +73,8 @@ def train(args) -> None:
     teacher = [str(t) for t in teachers] or None  # as recorded in metrics.json and stance_config.json
     for t in teachers:
         check_model_dir(t)
-        if dc.temperature <= 0:
-            raise DataError("--distil-temperature must be positive")
+    if teachers and dc.temperature <= 0:
+        raise DataError("--distil-temperature must be positive")
     for flag, key in (("epochs", "num_train_epochs"), ("max_steps", "max_steps"), ("seed", "seed"),
                       ("batch_size", "per_device_train_batch_size"), ("learning_rate", "learning_rate")):
         if getattr(args, flag) is not None:
@@ -108,7 +108,7 @@ def train(args) -> None:
     dd = load_built(Path(args.data))
     n = getattr(args, "max_train_samples", None)
     if n is not None and n < len(dd["train"]):
-            dd["train"] = dd["train"].shuffle(seed=int(ta.get("seed", 42))).select(range(n))
+        dd["train"] = dd["train"].shuffle(seed=int(ta.get("seed", 42))).select(range(n))
     base = resolve_base_model(mc.base_model)
     set_seed(int(ta.get("seed", 42)))
     try:
