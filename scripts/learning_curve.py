@@ -22,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from data.cli import run  # noqa: E402
+from eval.report import _figure, _png, write_atomic  # noqa: E402
+from model.classifier import DTYPES  # noqa: E402
 
 
 def one_run(args, name: str, config: Path, size: int, seed: int) -> dict:
@@ -40,8 +42,7 @@ def one_run(args, name: str, config: Path, size: int, seed: int) -> dict:
         last = (res.stderr.strip().splitlines() or ["no output"])[-1]
         raise DataError(f"training {name} (n={size}, seed={seed}) failed: {last}")
     metrics = json.loads((model_dir / "metrics.json").read_text())
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(metrics, indent=2))
+    write_atomic(record, json.dumps(metrics, indent=2))
     shutil.rmtree(model_dir)
     return metrics
 
@@ -65,30 +66,24 @@ def curve(args) -> None:
             scores = [one_run(args, name, config, size, seed)["test"]["test_macro_f1"] for seed in args.seeds]
             rows.append({"recipe": name, "train_sentences": size, "test_macro_f1": scores,
                          "mean": statistics.mean(scores), "sd": statistics.stdev(scores) if len(scores) > 1 else 0.0})
-    (args.out / "learning_curve.json").write_text(json.dumps(rows, indent=2))
+    write_atomic(args.out / "learning_curve.json", json.dumps(rows, indent=2))
     lines = ["| recipe | gold training sentences | test macro-F1, mean ± sd | per seed |", "|---|---|---|---|"]
     lines += [f"| {r['recipe']} | {r['train_sentences']} | {r['mean']:.3f} ± {r['sd']:.3f} | "
               f"{', '.join(f'{s:.3f}' for s in r['test_macro_f1'])} |" for r in rows]
-    (args.out / "learning_curve.md").write_text("\n".join(lines) + "\n")
+    write_atomic(args.out / "learning_curve.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(rows, args.out / "learning_curve.png")
+    write_atomic(args.out / "learning_curve.png", plot(rows))
 
 
-def plot(rows: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+def plot(rows: list[dict]) -> bytes:
+    fig, ax = _figure((5, 3.5))
     for name in dict.fromkeys(r["recipe"] for r in rows):
         mine = [r for r in rows if r["recipe"] == name]
         ax.errorbar([r["train_sentences"] for r in mine], [r["mean"] for r in mine], yerr=[r["sd"] for r in mine],
                     marker="o", capsize=3, label=name)
     ax.set(xscale="log", xlabel="gold training sentences", ylabel="test macro-F1")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    return _png(fig)
 
 
 def main(argv=None) -> None:
@@ -99,7 +94,7 @@ def main(argv=None) -> None:
     ap.add_argument("--sizes", type=int, nargs="+", required=True, help="gold training sentences per point")
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--epochs", type=float, default=8, help="the same for every point (small sets need more)")
-    ap.add_argument("--dtype", default="auto")
+    ap.add_argument("--dtype", default="auto", choices=DTYPES)
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     ap.add_argument("--debug", action="store_true")
     args = ap.parse_args(argv)

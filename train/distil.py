@@ -40,7 +40,7 @@ def teacher_probs(teachers: list[Path], pool, out: Path, temperature: float, dev
             print(f"teacher soft labels: reusing {cache}")
             return saved["probs"]
     probs = np.mean([Classifier.load(t, device, dtype=dtype).predict_proba(
-        pool["text"], pool["context"], batch_size=64, progress=f"teacher {i + 1}/{len(teachers)} labels pool")
+        pool["text"], pool["context"], progress=f"teacher {i + 1}/{len(teachers)} labels pool")
         for i, t in enumerate(teachers)], axis=0)
     if temperature != 1.0:
         probs = retemper(probs, 1 / temperature)

@@ -67,10 +67,10 @@ def train(args) -> None:
     for flag, key in (("pool_size", "max_pool"), ("distil_temperature", "temperature")):
         if getattr(args, flag, None) is not None:
             setattr(dc, key, getattr(args, flag))
-    if getattr(args, "max_train_samples", None) is not None and args.max_train_samples < 1:
+    n_train = getattr(args, "max_train_samples", None)
+    if n_train is not None and n_train < 1:
         raise DataError("--max-train-samples must be at least 1")
     teachers = [Path(t) for t in getattr(args, "teacher", None) or []]
-    teacher = [str(t) for t in teachers] or None  # as recorded in metrics.json and stance_config.json
     for t in teachers:
         check_model_dir(t)
     if teachers and dc.temperature <= 0:
@@ -106,9 +106,8 @@ def train(args) -> None:
             prepare_output(out, args.overwrite and not args.resume)
 
     dd = load_built(Path(args.data))
-    n = getattr(args, "max_train_samples", None)
-    if n is not None and n < len(dd["train"]):
-        dd["train"] = dd["train"].shuffle(seed=int(ta.get("seed", 42))).select(range(n))
+    if n_train is not None and n_train < len(dd["train"]):
+        dd["train"] = dd["train"].shuffle(seed=int(ta.get("seed", 42))).select(range(n_train))
     base = resolve_base_model(mc.base_model)
     set_seed(int(ta.get("seed", 42)))
     try:
@@ -128,7 +127,7 @@ def train(args) -> None:
         tokenized = dd.map(tokenize, batched=True, desc="tokenising")
         tokenized = tokenized.remove_columns([c for c in dd["train"].column_names if c not in keep])
         train_set = tokenized["train"]
-        if teacher is not None:
+        if teachers:
             train_set = distilled_train_set(Path(args.data), train_set, tokenize, keep, dc, teachers, out,
                                             device, int(ta.get("seed", 42)), "bf16" if ta.get("bf16") else "fp32")
 
@@ -150,6 +149,7 @@ def train(args) -> None:
 
     # Every process takes part in these (predictions are gathered across processes) ...
     temperature = calibrate(trainer, tokenized["validation"])
+    teacher = [str(t) for t in teachers] or None  # as metrics.json and stance_config.json record it
     metrics = {"train_seconds": round(train_seconds, 1), "device": device, "processes": training_args.world_size,
                "precision": "bf16" if training_args.bf16 else "fp16" if training_args.fp16 else "fp32",
                "gold_train_sentences": len(tokenized["train"]), "temperature": temperature, "teacher": teacher}
