@@ -1,26 +1,43 @@
-"""python -m data build --out DIR [--corpus-dir DIR] [--seed N]"""
+"""stance-build --output-dir DIR [--corpus-dir DIR | --authored-only] [--seed N]
 
-import argparse
+(the same as `python -m data build ...`). Real news is used by default: the
+corpora under --corpus-dir, else the `shared/corpora` folder beside this
+checkout when it exists (seeds/, fnc1/ and reuters/ are read).
+"""
+
+import sys
 from pathlib import Path
 
-from data.cli import run
+from data.cli import ArgumentParser, run
+
+DEFAULT_CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m data", description="Dataset stage: articles + stand-off labels -> DatasetDict.")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if sys.argv[0].endswith("stance-build") and argv[:1] != ["build"]:
+        argv = ["build", *argv]  # the installed command has one job; `python -m data` names it
+    ap = ArgumentParser(prog="python -m data", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
-    b = sub.add_parser("build", help="build the labelled DatasetDict")
-    b.add_argument("--out", required=True, type=Path, help="output folder for the saved DatasetDict")
-    b.add_argument("--corpus-dir", type=Path, default=None,
-                   help="folder laid out like shared/corpora (seeds/*.txt, fnc1/train_bodies.csv); "
-                        "the bundled authored corpus is always used")
-    b.add_argument("--seed", type=int, default=42, help="seed of the article-grouped split")
+    b = sub.add_parser("build", help="build the labelled DatasetDict", description=__doc__,
+                       formatter_class=ap.formatter_class)
+    b.add_argument("--output-dir", "--out", "--output_dir", required=True, type=Path, dest="out",
+                   help="output folder for the saved DatasetDict")
+    b.add_argument("--corpus-dir", "--corpus_dir", type=Path, default=None,
+                   help=f"folder laid out like shared/corpora (seeds/*.txt, fnc1/ and reuters/train_bodies.csv); "
+                        f"default: {DEFAULT_CORPORA} when it exists. The bundled authored corpus is always used")
+    b.add_argument("--authored-only", "--authored_only", action="store_true",
+                   help="ignore real corpora: a demo model that does not transfer to real news")
+    b.add_argument("--seed", type=int, default=42, help="seed of the article-grouped split of new articles")
     b.add_argument("--debug", action="store_true", help="show tracebacks")
     args = ap.parse_args(argv)
+    if args.authored_only and args.corpus_dir:
+        ap.error("--authored-only and --corpus-dir exclude each other")
+    corpus_dir = None if args.authored_only else args.corpus_dir or (DEFAULT_CORPORA if DEFAULT_CORPORA.is_dir() else None)
 
     from data.build import build
 
-    run(lambda: build(args.out, args.corpus_dir, args.seed), debug=args.debug)
+    run(lambda: build(args.out, corpus_dir, args.seed), debug=args.debug)
 
 
 if __name__ == "__main__":

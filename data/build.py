@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from data.annotations import Labelled, join, load_records
+from data.cli import publish
 from data.labels import LABELS
 from data.readers import Article, DataError, read_articles
 from data.segment import segment, sentence_hash
@@ -36,7 +37,8 @@ def external_corpora(corpus_dir: Path | None) -> dict[str, Path]:
         return {}
     if not corpus_dir.is_dir():
         raise DataError(f"{corpus_dir}: corpus folder not found")
-    found = {"seeds": corpus_dir / "seeds", "fnc1": corpus_dir / "fnc1" / "train_bodies.csv"}
+    found = {"seeds": corpus_dir / "seeds", "fnc1": corpus_dir / "fnc1" / "train_bodies.csv",
+             "reuters": corpus_dir / "reuters" / "train_bodies.csv"}
     return {name: p for name, p in found.items() if p.exists()}
 
 
@@ -88,14 +90,24 @@ def assign_splits(groups: dict[str, Counter], seed: int, fractions=SPLIT_FRACTIO
     return out
 
 
-def split_rows(rows: list[Labelled], corpora, seed: int) -> dict[str, list[Labelled]]:
+def load_pinned(annotation_dir: Path) -> dict[str, str]:
+    """Split assignments fixed by earlier rounds (`splits.tsv`: group key, split), so scores stay comparable."""
+    path = annotation_dir / "splits.tsv"
+    if not path.is_file():
+        return {}
+    return dict(line.split("\t") for line in path.read_text().splitlines() if line.strip())
+
+
+def split_rows(rows: list[Labelled], corpora, seed: int, pinned: dict[str, str] | None = None) -> dict[str, list[Labelled]]:
+    """Pinned articles keep their split; the others are split among themselves (grouped, stratified)."""
     keys = [group_key(r, corpora) for r in rows]
     real = any(r.corpus != AUTHORED for r in rows)
+    pinned = pinned if real else {}
     groups: dict[str, Counter] = defaultdict(Counter)
     for k, r in zip(keys, rows):
-        if not (real and r.corpus == AUTHORED):
+        if not (real and r.corpus == AUTHORED) and k not in (pinned or {}):
             groups[k][r.label] += 1
-    assignment = assign_splits(groups, seed)
+    assignment = assign_splits(groups, seed) | (pinned or {})
     splits: dict[str, list[Labelled]] = {"train": [], "validation": [], "test": []}
     for k, r in zip(keys, rows):
         splits[assignment.get(k, "train")].append(r)
@@ -178,7 +190,7 @@ def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_
     per_source = Counter(r.corpus for r in rows)
     for name in corpora:
         print(f"source {name}: {len(corpora[name])} articles, {per_source[name]} annotated sentences")
-    splits = split_rows(rows, corpora, seed)
+    splits = split_rows(rows, corpora, seed, load_pinned(annotation_dir))
     table = count_table(splits)
     dd = to_dataset_dict(splits)
     import datasets
@@ -196,6 +208,10 @@ def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_
             pool.save_to_disk(str(tmp / "pool"))
         (tmp / "counts.json").write_text(json.dumps(table, indent=2))
         (tmp / "counts.md").write_text(format_table(table) + "\n")
+        # the assignment of every real article: copy it to data/annotations/splits.tsv to pin it
+        (tmp / "splits.tsv").write_text("".join(sorted({f"{group_key(r, corpora)}\t{name}\n" for name, items in splits.items()
+                                                        for r in items if r.corpus != AUTHORED})))
+        publish(tmp)
         if out.exists():
             shutil.rmtree(out)
         tmp.rename(out)

@@ -1,8 +1,41 @@
-"""The one error policy every CLI shares: one line, non-zero exit, no traceback."""
+"""What every command shares: its argument conventions and its error policy.
+
+Conventions: `--output-dir` names a folder a command writes, `--output` a file.
+Each `--some-option` is also accepted as `--some_option`, the Hugging Face
+example scripts' spelling, so `--output_dir` or `--learning_rate` just work.
+Errors: one line, exit code 2, no traceback (`--debug` shows it).
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from pathlib import Path
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with HF-style underscore aliases, and help required on every option."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def add_argument(self, *names, **kwargs):
+        if names and names[0].startswith("--") and kwargs.get("help") is None:
+            raise TypeError(f"{names[0]}: every option needs help text")
+        extra = ["--" + n[2:].replace("-", "_") for n in names if n.startswith("--") and "-" in n[2:]]
+        return super().add_argument(*names, *[n for n in extra if n not in names], **kwargs)
+
+
+def publish(path: Path) -> None:
+    """Give what was written through a private temp path (mkstemp: 0600, mkdtemp: 0700)
+    the permissions a plain write would have under the user's umask, so others can read it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    paths = [Path(path), *Path(path).rglob("*")] if Path(path).is_dir() else [Path(path)]
+    for p in paths:
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
 
 
 def run(fn, debug: bool = False) -> None:
@@ -12,7 +45,7 @@ def run(fn, debug: bool = False) -> None:
     try:
         fn()
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print("\ninterrupted", file=sys.stderr)
         sys.exit(130)
     except (DataError, ModelError) as e:
         if debug:

@@ -48,11 +48,6 @@ def read_txt(path: Path, source: str = "", text: str | None = None) -> Article:
     return Article(id=path.stem, text=_read_text(path) if text is None else text, source=source or path.parent.name)
 
 
-def read_txt_dir(folder: Path, source: str = "") -> Iterator[Article]:
-    for path in sorted(folder.glob("*.txt")):
-        yield read_txt(path, source)
-
-
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """Stream a UTF-8 file line by line (structured files are never guessed at: bad bytes stop)."""
     with open(path, encoding="utf-8-sig", newline="") as f:
@@ -92,11 +87,8 @@ def read_jsonl(path: Path, source: str = "", skip_bad: bool = False) -> Iterator
 
 
 def read_csv(path: Path, id_column: str = "Body ID", text_column: str = "articleBody", source: str = "") -> Iterator[Article]:
-    reader = csv.DictReader(line for _, line in _lines(path))
-    missing = [c for c in (id_column, text_column) if c not in (reader.fieldnames or [])]
-    if missing:
-        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; columns are {reader.fieldnames}")
-    for row in reader:
+    check_csv_columns(path, id_column, text_column)
+    for row in csv.DictReader(line for _, line in _lines(path)):
         yield Article(id=str(row[id_column]), text=(row[text_column] or "").replace("\r\n", "\n"),
                       source=source or path.stem)
 
@@ -113,27 +105,61 @@ def read_html(path: Path, source: str = "") -> Article:
     return read_txt(path, source, text)
 
 
-def _iter_path(path: Path, source: str, id_column: str, text_column: str, skip_bad: bool) -> Iterator[Article]:
-    if not path.exists():
-        raise DataError(f"{path}: no such file or folder")
-    if path.is_dir():
-        yield from read_txt_dir(path, source)
-        for sub in sorted([*path.glob("*.html"), *path.glob("*.htm")]):
-            yield read_html(sub, source)
-        for sub in sorted(path.glob("*.jsonl")):
-            yield from read_jsonl(sub, source, skip_bad)
-        for sub in sorted(path.glob("*.csv")):
-            yield from read_csv(sub, id_column, text_column, source)
-    elif path.suffix == ".jsonl":
+READABLE = (".txt", ".html", ".htm", ".jsonl", ".csv")
+_FOLDER_ORDER = {".txt": 0, ".html": 1, ".htm": 1, ".jsonl": 2, ".csv": 3}
+
+
+def input_files(paths: list[str | Path]) -> list[Path]:
+    """The files `iter_articles` will read, in reading order; checks them before any model loads.
+
+    Folders are read one level deep: .txt, then .html/.htm, .jsonl and .csv (any case of
+    extension). Other files and sub-folders are named in one note on stderr; hidden
+    files (.DS_Store and the like) are passed over silently.
+    """
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise DataError(f"{path}: no such file or folder")
+        if path.is_dir():
+            entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
+            found = sorted((p for p in entries if p.is_file() and p.suffix.lower() in READABLE),
+                           key=lambda p: (_FOLDER_ORDER[p.suffix.lower()], p.name))
+            skipped = [p.name + ("/" if p.is_dir() else "") for p in entries if p not in found]
+            if skipped:
+                shown = ", ".join(skipped[:8]) + (f" and {len(skipped) - 8} more" if len(skipped) > 8 else "")
+                print(f"note: {path}: skipped {len(skipped)} item(s) that are not {', '.join(READABLE)} files "
+                      f"(sub-folders are not read): {shown}", file=sys.stderr)
+            if not found:
+                raise DataError(f"{path}: no {', '.join(READABLE)} files in this folder")
+            files += found
+        elif path.suffix.lower() in READABLE:
+            files.append(path)
+        else:
+            raise DataError(f"{path}: unsupported file type (expected .txt, .jsonl, .csv, .html or a folder of them)")
+    return files
+
+
+def check_csv_columns(path: Path, id_column: str, text_column: str) -> None:
+    """Fail on the header line, before anything slow happens."""
+    fields = next(csv.reader(line for _, line in _lines(path)), None)
+    if not fields:
+        raise DataError(f"{path}: empty CSV (no header row); expected columns {id_column!r} and {text_column!r}")
+    missing = [c for c in (id_column, text_column) if c not in fields]
+    if missing:
+        raise DataError(f"{path}: missing column(s) {', '.join(map(repr, missing))}; the file has "
+                        f"{', '.join(map(repr, fields))}; choose them with --id-column and --text-column")
+
+
+def _read_file(path: Path, source: str, id_column: str, text_column: str, skip_bad: bool) -> Iterator[Article]:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
         yield from read_jsonl(path, source, skip_bad)
-    elif path.suffix == ".csv":
+    elif suffix == ".csv":
         yield from read_csv(path, id_column, text_column, source)
-    elif path.suffix == ".txt":
+    elif suffix == ".txt":
         yield read_txt(path, source)
-    elif path.suffix in (".html", ".htm"):
-        yield read_html(path, source)
     else:
-        raise DataError(f"{path}: unsupported file type (expected .txt, .jsonl, .csv, .html or a folder)")
+        yield read_html(path, source)
 
 
 def iter_articles(paths: list[str | Path], source: str = "", id_column: str = "Body ID",
@@ -141,8 +167,8 @@ def iter_articles(paths: list[str | Path], source: str = "", id_column: str = "B
     """Stream articles from files or folders, by extension; ids must be unique."""
     seen: set[str] = set()
     count = 0
-    for path in map(Path, paths):
-        for a in _iter_path(path, source, id_column, text_column, skip_bad):
+    for path in input_files(paths):
+        for a in _read_file(path, source, id_column, text_column, skip_bad):
             if not a.text.strip():
                 continue
             if a.id in seen:

@@ -22,6 +22,7 @@ class Sentence:
     start: int
     end: int
     text: str
+    paragraph: int = 0  # non-empty lines counted from 0: readers keep paragraphs, headlines stand alone
 
 
 @lru_cache(maxsize=1)
@@ -60,11 +61,12 @@ def segment(text: str) -> list[Sentence]:
 
 def iter_segment(text: str):
     """Lazily yield sentences, so a huge article streams instead of stalling."""
-    index = 0
+    index, paragraph = 0, -1
     for m in _LINE.finditer(text):
         line = m.group()
         if not line.strip():
             continue
+        paragraph += 1
         cursor = 0
         for piece in _split_line(line):
             piece = piece.strip()
@@ -77,7 +79,7 @@ def iter_segment(text: str):
                     continue
                 pos = line.find(piece, cursor)
             start = m.start() + pos
-            yield Sentence(index, start, start + len(piece), piece)
+            yield Sentence(index, start, start + len(piece), piece, paragraph)
             index += 1
             cursor = pos + len(piece)
 

@@ -1,19 +1,21 @@
-"""python -m eval --model DIR --data DATASET_DIR_or_FILE.jsonl --out REPORT_DIR [--split test]
-python -m eval --compare --data DATASET_DIR --out REPORT_DIR [--model [NAME=]DIR ...] [--cv K]"""
+"""stance-eval --model DIR --data DATASET_DIR_or_FILE.jsonl --output-dir REPORT_DIR [--split test]
+stance-eval --compare --data DATASET_DIR --output-dir REPORT_DIR [--model [NAME=]DIR ...] [--cv K]
 
-import argparse
+(the same as `python -m eval ...`). Scores say which text they were measured on:
+the split, and each source (fnc1, reuters, seeds, authored) separately.
+"""
+
 from pathlib import Path
 
-from data.cli import run
+from data.cli import ArgumentParser, run
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m eval", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = ArgumentParser(prog="stance-eval", description=__doc__)
     ap.add_argument("--model", action="append", help="model directory from `python -m train` "
                     "(with --compare: repeatable, optionally NAME=DIR)")
     ap.add_argument("--data", required=True, type=Path, help="saved DatasetDict, or JSONL with {text, label[, context]}")
-    ap.add_argument("--out", required=True, type=Path, help="report folder")
+    ap.add_argument("--output-dir", "--out", required=True, type=Path, dest="out", help="report folder to write")
     ap.add_argument("--split", default="test", help="split of a DatasetDict to score (default: test)")
     ap.add_argument("--compare", action="store_true",
                     help="train and score every baseline (majority, rules, TF-IDF+LR, embeddings+LR, SetFit) "
@@ -27,9 +29,9 @@ def main(argv=None) -> None:
     ap.add_argument("--base-model", default=None, help="backbone for --cv-train (default: minilm)")
     ap.add_argument("--skip", nargs="*", default=[], help="baselines to leave out, e.g. setfit (--compare)")
     ap.add_argument("--no-audit", action="store_true", help="skip the cleanlab label audit (--compare)")
-    ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--batch-size", type=int, default=64)
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    ap.add_argument("--seed", type=int, default=42, help="seed of baselines, bootstrap and CV folds")
+    ap.add_argument("--batch-size", type=int, default=64, help="sentences per forward pass")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the models run")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     args = ap.parse_args(argv)
     if not args.compare and (not args.model or len(args.model) != 1):
@@ -48,7 +50,10 @@ def main(argv=None) -> None:
         write_report(report, args.out)
         base = report["baselines"]
         print(f"macro-F1 {report['macro_f1']:.3f} (rules {base['rules']['macro_f1']:.3f}, "
-              f"majority {base['majority']['macro_f1']:.3f}) on {report['n']} sentences -> {args.out}/report.md")
+              f"majority {base['majority']['macro_f1']:.3f}) on {es.name}, {report['n']} sentences -> {args.out}/report.md")
+        for src, m in report["by_source"].items():
+            kind = "team-written text, no evidence about real news" if src == "authored" else "real news"
+            print(f"  {src:10s} macro-F1 {m['macro_f1']:.3f} on {m['n']} sentences ({kind})")
 
     def compare():
         from eval.compare import compare as run_compare

@@ -23,6 +23,9 @@ class EvalSet:
 def load_eval_set(path: Path, split: str = "test") -> EvalSet:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
+    if not path.is_dir() and path.suffix.lower() != ".jsonl":
+        raise DataError(f"{path}: --data takes a DatasetDict folder (stance-build) or a gold JSONL file of "
+                        '{"text", "label"[, "context"]} records; to label unlabelled articles use stance-predict')
     if path.is_dir():
         from data.build import load_built
 
@@ -38,10 +41,16 @@ def load_eval_set(path: Path, split: str = "test") -> EvalSet:
             continue
         try:
             rec = json.loads(line)
-            label = rec["label"]
-            texts.append(str(rec["text"]))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise DataError(f"{path}:{lineno}: bad record ({e}); expected {{\"text\", \"label\"}}") from None
+        except json.JSONDecodeError:
+            raise DataError(f"{path}:{lineno}: not a JSON line; gold files hold one {{\"text\", \"label\"}} "
+                            "object per line") from None
+        missing = [k for k in ("text", "label") if not isinstance(rec, dict) or k not in rec]
+        if missing:
+            keys = ", ".join(map(repr, rec)) if isinstance(rec, dict) else type(rec).__name__
+            raise DataError(f"{path}:{lineno}: record lacks {' and '.join(map(repr, missing))} (it has {keys}); "
+                            'gold records need "text" and "label", optionally "context"')
+        label = rec["label"]
+        texts.append(str(rec["text"]))
         if label not in LABELS:
             raise DataError(f"{path}:{lineno}: unknown label {label!r}; expected one of {', '.join(LABELS)}")
         labels.append(LABELS.index(label))

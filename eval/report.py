@@ -37,11 +37,14 @@ def evaluate_all(es: EvalSet, predictions: list[int]) -> dict:
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
+    from data.cli import publish
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode() if isinstance(data, str) else data)
+        publish(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

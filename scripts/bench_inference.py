@@ -75,7 +75,7 @@ def labeller(path: str, model: str, batch_size: int | None):
         from model.onnx_backend import OnnxClassifier
 
         clf = OnnxClassifier.load(model, quantize="int8" if path == "e" else None)
-    from scripts.predict import DedupCache
+    from model.predict import DedupCache
 
     def label(texts, contexts):  # what predict.py runs: each distinct sentence is scored once
         return [LABELS[int(p.argmax())] for p in DedupCache(clf, batch_size)(texts, contexts)]

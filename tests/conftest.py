@@ -39,20 +39,23 @@ def label_of(text: str) -> str:
 
 @pytest.fixture
 def mini_corpus(tmp_path: Path):
-    """A shared/corpora-like folder (seeds + fnc1) and matching gold annotations."""
+    """A shared/corpora-like folder (seeds, fnc1, reuters) and matching gold annotations."""
     corpus = tmp_path / "corpora"
     (corpus / "seeds").mkdir(parents=True)
     (corpus / "fnc1").mkdir()
+    (corpus / "reuters").mkdir()
     ann = tmp_path / "annotations"
     seeds = {f"s{k}": article_text(k) for k in range(3)}
     bodies = {str(100 + k): article_text(k) for k in range(3, 30)}
+    wire = {str(k): article_text(k).replace("Headline number", "WIRE STORY") for k in range(30, 45)}
     for aid, text in seeds.items():
         (corpus / "seeds" / f"{aid}.txt").write_text(text)
-    with open(corpus / "fnc1" / "train_bodies.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["Body ID", "articleBody"])
-        w.writerows(bodies.items())
-    for name, arts in (("seeds", seeds), ("fnc1", bodies)):
+    for name, arts in (("fnc1", bodies), ("reuters", wire)):
+        with open(corpus / name / "train_bodies.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["Body ID", "articleBody"])
+            w.writerows(arts.items())
+    for name, arts in (("seeds", seeds), ("fnc1", bodies), ("reuters", wire)):
         recs = [make_record(name, aid, s.start, s.end, s.text, label_of(s.text), "test")
                 for aid, text in arts.items() for s in segment(text)]
         write_records(ann / f"{name}.jsonl", recs)

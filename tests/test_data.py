@@ -55,7 +55,7 @@ def test_reader_errors_name_the_file_and_line(tmp_path):
     with pytest.raises(DataError, match="no such file"):
         read_articles(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="no readable articles"):
+    with pytest.raises(DataError, match=r"no \.txt, .* files in this folder"):
         read_articles(tmp_path / "empty")
     (tmp_path / "bin.txt").write_bytes(b"\x00\x01\x02")
     with pytest.raises(DataError, match="binary"):
@@ -96,8 +96,8 @@ def test_splits_grouped_by_article_and_deterministic(mini_corpus, tmp_path):
     assert not articles["train"] & articles["test"] and not articles["train"] & articles["validation"]
     assert not articles["validation"] & articles["test"]
     # the bundled authored corpus trains; evaluation holds real articles only
-    assert {r["source"] for r in dd["test"]} <= {"seeds", "fnc1"}
-    assert {r["source"] for r in dd["validation"]} <= {"seeds", "fnc1"}
+    assert {r["source"] for r in dd["test"]} <= {"seeds", "fnc1", "reuters"}
+    assert {r["source"] for r in dd["validation"]} <= {"seeds", "fnc1", "reuters"}
     assert "authored" in {r["source"] for r in dd["train"]}
     assert table["test"]["all"]["total"] == len(dd["test"])
     assert (tmp_path / "dd" / "counts.md").read_text().startswith("| split | source |")
@@ -126,3 +126,41 @@ def test_bundled_and_committed_annotations_join(tmp_path):
     assert by_source["authored"] >= 1200
     if shared.is_dir():
         assert by_source["fnc1"] >= 4000 and by_source["seeds"] > 0
+
+
+def test_reuters_is_a_corpus_of_the_builder_and_joins_like_the_rest(mini_corpus, tmp_path):
+    from data.annotations import load_records
+    from data.build import build, load_built
+
+    corpus, ann = mini_corpus
+    recs = load_records(ann / "reuters.jsonl")
+    arts = {a.id: a for a in read_articles(corpus / "reuters" / "train_bodies.csv")}
+    rows = join(recs, arts)
+    assert rows and all(arts[r.article_id].text[r.start:r.end] == r.text for r in rows)
+    build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
+    dd = load_built(tmp_path / "dd")
+    assert sum(s == "reuters" for split in dd for s in dd[split]["source"]) == len(recs)
+    # a Reuters record whose text changed is refused, naming the record
+    bad = dict(recs[0], sha1="0" * 40)
+    (ann / "reuters.jsonl").write_text("\n".join(json.dumps(r) for r in [bad, *recs[1:]]) + "\n")
+    with pytest.raises(DataError, match="reuters"):
+        build(tmp_path / "dd2", corpus, seed=0, annotation_dir=ann)
+
+
+def test_pinned_splits_keep_old_articles_where_they_were(mini_corpus, tmp_path):
+    from data.build import build, load_built
+
+    corpus, ann = mini_corpus
+    build(tmp_path / "a", corpus, seed=0, annotation_dir=ann)
+    first = (tmp_path / "a" / "splits.tsv").read_text()
+    # pin them, then build with another seed: every pinned article stays in its split
+    (ann / "splits.tsv").write_text(first)
+    build(tmp_path / "b", corpus, seed=99, annotation_dir=ann)
+    assert (tmp_path / "b" / "splits.tsv").read_text() == first
+    unpinned = tmp_path / "ann2"
+    unpinned.mkdir()
+    for f in ann.glob("*.jsonl"):
+        (unpinned / f.name).write_bytes(f.read_bytes())
+    build(tmp_path / "c", corpus, seed=99, annotation_dir=unpinned)
+    assert (tmp_path / "c" / "splits.tsv").read_text() != first  # the seed alone would have moved some
+    assert len(load_built(tmp_path / "b")["test"]) > 0

@@ -4,7 +4,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from scripts.report_html import render, same_claim_groups
+from eval.html_report import render, same_claim_groups
 
 ARTICLES = {
     "outlet-a": [
@@ -21,7 +21,7 @@ ARTICLES = {
 
 def fake_embed(texts):
     # sentences about the dam failing point one way, everything else another
-    return np.array([[1.0, 0.0] if "dam" in t and "fail" in t else [0.0, 1.0] for t in texts])
+    return np.array([[1.0, 0.0, 0.0] if "dam" in t and "fail" in t else [0.0, 1.0, 0.0] for t in texts])
 
 
 def test_cross_outlet_groups_join_different_articles_only():
@@ -34,10 +34,10 @@ def test_render_structure_and_escaping(tmp_path):
     page = render(ARTICLES, 0.9, fake_embed)
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in page
-    assert page.count('<div class="art">') == 2 and page.count('class="s"') == 5
-    assert 'id="summary"' in page and 'class="cross"' in page and "1 group(s)" in page
-    assert "http://" not in page and "https://" not in page  # self-contained
-    assert "<div" not in page.split('id="articles"')[1].replace('<div class="art">', "")  # tooltips stay inside <p>
+    assert page.count('<details class="art"') == 2 and page.count('tabindex="0"') == 5
+    assert 'id="index"' in page and 'class="cross"' in page and "1 claim(s) shared by two or more articles" in page
+    assert "http://" not in page and "https://" not in page and "<script" not in page  # self-contained, no JS
+    assert "<div" not in page.split('id="articles"')[1]  # tooltips are spans, so they stay inside <p>
     (tmp_path / "r.html").write_text(page)
 
 

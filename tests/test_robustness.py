@@ -179,7 +179,7 @@ def test_training_killed_then_resumed_matches_uninterrupted(tiny_model, mini_cor
 def test_disk_full_is_one_line_and_leaves_nothing(tiny_model, tmp_path, monkeypatch, capsys):
     import errno
 
-    from scripts import predict
+    from model import predict
 
     def full(self, rec):
         raise OSError(errno.ENOSPC, "No space left on device", str(self.tmp))

@@ -80,7 +80,7 @@ def test_ray_engine_output_equals_local_engine(tiny_model, tmp_path):
 
 def test_ray_engine_errors_are_one_line(tiny_model, tmp_path, monkeypatch):
     from data.readers import DataError
-    from scripts import ray_engine
+    from model import ray_engine
 
     monkeypatch.setitem(sys.modules, "ray", None)  # as if the extra were not installed
     with pytest.raises(DataError, match=r'pip install -e "\.\[scale\]"'):

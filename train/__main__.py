@@ -1,27 +1,32 @@
-"""python -m train --data DIR --output-dir DIR [--config FILE] [--base-model minilm|mpnet|PATH] [--teacher DIR] [...]"""
+"""stance-train --data DIR --output-dir DIR [--config FILE] [--base-model minilm|mpnet|PATH] [--teacher DIR] [...]
 
-import argparse
+(the same as `python -m train ...`). The Hugging Face example scripts' spellings
+work too: --output_dir, --num_train_epochs, --per_device_train_batch_size,
+--model_name_or_path, --learning_rate, --resume_from_checkpoint [PATH].
+"""
+
 from pathlib import Path
 
-from data.cli import run
+from data.cli import ArgumentParser, run
 from model.classifier import DTYPES
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m train", description="Fine-tune the source-stance classifier with the HF Trainer.")
+    ap = ArgumentParser(prog="stance-train", description=__doc__)
     ap.add_argument("--data", required=True, type=Path, help="saved DatasetDict from `python -m data build`")
-    ap.add_argument("--output-dir", required=True, type=Path, help="where the model directory is written")
+    ap.add_argument("--output-dir", "--out", required=True, type=Path, help="where the model directory is written")
     ap.add_argument("--config", type=Path, default=None, help="YAML recipe (default: train/configs/default.yaml)")
-    ap.add_argument("--epochs", type=float, default=None)
+    ap.add_argument("--epochs", "--num_train_epochs", type=float, default=None, help="training epochs (recipe: 6)")
     ap.add_argument("--max-steps", type=int, default=None, help="stop after N optimiser steps (overrides epochs)")
-    ap.add_argument("--seed", type=int, default=None)
-    ap.add_argument("--base-model", default=None, help="minilm (default), mpnet (extra [mpnet]), a local HF model dir, or a hub id")
-    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--seed", type=int, default=None, help="seed for initialisation and data order (recipe: 42)")
+    ap.add_argument("--base-model", "--model_name_or_path", default=None, help="minilm (default), mpnet (extra [mpnet]), a local HF model dir, or a hub id")
+    ap.add_argument("--batch-size", "--per_device_train_batch_size", type=int, default=None,
+                    help="training batch size per device (recipe: 32)")
     ap.add_argument("--max-train-samples", type=int, default=None, help="train on a seeded random N of the training "
                     "split (learning curves; validation and test stay whole)")
     ap.add_argument("--dtype", default="auto", choices=DTYPES, help="training precision: auto = fp32 on CPU, bf16 "
                     "(else fp16) on CUDA; bf16 autocast halves MPNet's step time on CPUs with AVX512-BF16 or AMX")
-    ap.add_argument("--learning-rate", type=float, default=None)
+    ap.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (recipe: 5e-5)")
     ap.add_argument("--no-context", action="store_true", help="train on the sentence alone (the default recipe "
                     "already does; use --config train/configs/context.yaml for sentence + previous sentence)")
     ap.add_argument("--teacher", type=Path, action="append", default=None, help="fine-tuned teacher model dir: distil "
@@ -30,8 +35,9 @@ def main(argv=None) -> None:
     ap.add_argument("--pool-size", type=int, default=None, help="with --teacher: label at most N pool sentences")
     ap.add_argument("--distil-temperature", type=float, default=None, help="with --teacher: soften the teacher's "
                     "probabilities by T (default 1: the teacher is already calibrated)")
-    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    ap.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --output-dir")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (auto: CUDA if present)")
+    ap.add_argument("--resume", "--resume_from_checkpoint", nargs="?", const=True, default=False, metavar="CHECKPOINT",
+                    help="continue from the last complete checkpoint in --output-dir (or from CHECKPOINT)")
     ap.add_argument("--overwrite", action="store_true", help="replace a model already in --output-dir")
     ap.add_argument("--keep-checkpoints", action="store_true", help="keep intermediate checkpoints after success")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")

@@ -6,8 +6,11 @@ partly at random. Only the *choice* of articles uses rules; every label comes
 from a person (or helper) reading the sentences. Whole leading runs of
 sentences are annotated, never cherry-picked sentences.
 
-    python scripts/select_for_annotation.py --corpus ../shared/corpora/fnc1/train_bodies.csv \
+    python scripts/annotation/select_articles.py --corpus ../shared/corpora/fnc1/train_bodies.csv \
         --out work/annot --batches 6 --overlap 6
+    # round 4 (newswire): whole leading runs of Reuters stories
+    python scripts/annotation/select_articles.py --corpus ../shared/corpora/reuters/train_bodies.csv \
+        --name reuters --out work/annot4 --prefix r4 --n-figure 300 --n-disputed 0 --n-random 300
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ def figure_candidate(text: str) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default="../shared/corpora/fnc1/train_bodies.csv")
+    ap.add_argument("--name", default="fnc1", help="corpus name the stand-off records carry (fnc1, reuters)")
     ap.add_argument("--seeds", default="../shared/corpora/seeds")
+    ap.add_argument("--no-seeds", action="store_true", help="do not prepend the seed articles")
     ap.add_argument("--out", default="work/annot")
     ap.add_argument("--lead", type=int, default=14, help="sentences annotated per article (leading run)")
     ap.add_argument("--n-figure", type=int, default=130)
@@ -60,7 +65,7 @@ def main() -> None:
 
     taken = set()
     for f in args.exclude:
-        taken |= {json.loads(l)["article_id"] for l in open(f) if l.strip()}
+        taken |= {json.loads(l)["article_id"] for l in open(f) if l.strip() and json.loads(l)["corpus"] == args.name}
     seen_text: set[str] = set()
     pool = []
     for a in read_articles(args.corpus):
@@ -72,14 +77,16 @@ def main() -> None:
         if args.figure_pass:
             hits = [s.index for s in sents[: args.lead] if figure_candidate(s.text)]
             if hits:
-                pool.append({"corpus": "fnc1", "article_id": a.id, "sentences": sents[: max(hits) + 1],
+                pool.append({"corpus": args.name, "article_id": a.id, "sentences": sents[: max(hits) + 1],
                              "cues": Counter()})
             continue
         sents = sents[: args.lead]
         if len(sents) < 3:
             continue
-        cues = Counter(rule_label(s.text) for s in sents)
-        pool.append({"corpus": "fnc1", "article_id": a.id, "sentences": sents, "cues": cues})
+        # figure_candidate counts possible official statistics for every corpus (the cue
+        # labeller's figure rule was written for FNC-1 and misses wire phrasing)
+        cues = Counter(rule_label(s.text) for s in sents) + Counter(official_figure=sum(map(figure_candidate, (s.text for s in sents))))
+        pool.append({"corpus": args.name, "article_id": a.id, "sentences": sents, "cues": cues})
 
     chosen, ids = [], set()
 
@@ -100,7 +107,7 @@ def main() -> None:
     take(pool, args.n_random)
     rng.shuffle(chosen)
 
-    if not args.exclude:
+    if not args.exclude and not args.no_seeds:
         for a in read_articles(args.seeds):
             chosen.insert(0, {"corpus": "seeds", "article_id": a.id, "sentences": segment(a.text)})
 

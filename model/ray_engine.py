@@ -1,4 +1,4 @@
-"""`predict.py --engine ray`: segmentation and the model in a Ray Data pipeline.
+"""`stance-predict --engine ray`: segmentation and the model in a Ray Data pipeline.
 
 Articles are read by the driver in windows (so memory stays bounded on any
 archive), each window becomes a Ray dataset, and `map_batches` sends article
@@ -25,7 +25,7 @@ class Labeller:
 
         import torch
 
-        from scripts.predict import DedupCache, load_classifier
+        from model.predict import DedupCache, load_classifier
 
         torch.set_num_threads(threads)
         args = Namespace(model=Path(model), backend=backend, quantize=quantize, device=device, dtype=dtype)
@@ -35,7 +35,7 @@ class Labeller:
         import numpy as np
 
         from data.readers import Article
-        from scripts.predict import sentence_stream
+        from model.predict import sentence_stream
 
         arts = [Article(id=i, text=t) for i, t in zip(batch["seq"], batch["text"])]
         rows = list(sentence_stream(arts))
@@ -43,6 +43,7 @@ class Labeller:
         return {
             "seq": np.array([r["article_id"] for r, _ in rows], dtype=np.int64),
             "index": np.array([r["index"] for r, _ in rows], dtype=np.int64),
+            "paragraph": np.array([r["paragraph"] for r, _ in rows], dtype=np.int64),
             "start": np.array([r["start"] for r, _ in rows], dtype=np.int64),
             "end": np.array([r["end"] for r, _ in rows], dtype=np.int64),
             "text": np.array([r["text"] for r, _ in rows], dtype=object),
@@ -88,7 +89,7 @@ def labelled_chunks(args, articles, skip: int = 0):
 
     from data.readers import DataError
     from model.backbone import check_model_dir
-    from scripts.predict import chunks
+    from model.predict import chunks
 
     check_model_dir(args.model)  # fail in the driver with one line, not inside an actor
     ray = start(args)
@@ -118,6 +119,7 @@ def labelled_chunks(args, articles, skip: int = 0):
                 if done <= skip:
                     continue
                 recs.append({"article_id": window[cols["seq"][i]].id, "index": int(cols["index"][i]),
+                             "paragraph": int(cols["paragraph"][i]),
                              "start": int(cols["start"][i]), "end": int(cols["end"][i]), "text": str(cols["text"][i])})
                 probs.append(cols["probs"][i])
             if recs:

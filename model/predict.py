@@ -1,0 +1,359 @@
+"""Label every sentence of a batch of articles: the labelling engine.
+
+    stance-predict --model runs/quickstart/model --input articles/ more.jsonl --output labels.jsonl
+    (the same as `python scripts/predict.py ...` or `python -m model.predict ...`)
+
+Flow: streaming reader -> segmenter -> de-duplication -> model -> resumable writer.
+Inputs: .txt files or folders of them, .jsonl ({"id", "text", ...}), .csv
+(--id-column/--text-column; FNC-1 bodies work as is), .html. Output: one record
+per sentence (article_id, index, paragraph, start, end, text, label, score,
+scores) as JSONL or CSV, written to a hidden file and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+
+from data.cli import ArgumentParser, run  # noqa: E402
+from data.labels import LABELS  # noqa: E402
+from model.classifier import DTYPES  # noqa: E402
+
+FIELDS = ("article_id", "index", "paragraph", "start", "end", "text", "label", "score")
+
+
+def sentence_stream(articles):
+    from data.segment import iter_segment
+
+    for art in articles:
+        prev = ""
+        for s in iter_segment(art.text):
+            yield {"article_id": art.id, "index": s.index, "paragraph": s.paragraph, "start": s.start, "end": s.end,
+                   "text": s.text}, prev
+            prev = s.text
+
+
+def chunks(items, size):
+    buf = []
+    for item in items:
+        buf.append(item)
+        if len(buf) == size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+class Writer:
+    """JSONL or CSV by extension; nothing appears at the final path until close().
+
+    Records go to a hidden `.part` file. After each chunk, a sidecar records how many
+    records and bytes are safely on disk (fsync'd), and what the run is (`run`: the
+    input files with sizes and mtimes, the model's weights hash, the options that
+    change labels). `--resume` continues only the same run, truncated to its last
+    complete chunk; anything else is refused, and a partial run is never dropped
+    without --overwrite.
+    """
+
+    def __init__(self, path: Path, run: dict, resume: bool = False, overwrite: bool = False):
+        from data.readers import DataError
+
+        if path.suffix not in (".jsonl", ".csv"):
+            raise DataError(f"{path}: output must end in .jsonl or .csv")
+        if path.is_dir():
+            raise DataError(f"{path}: is a folder; give an output file")
+        self.path, self.run = path, run
+        self.tmp = path.parent / f".{path.name}.part"
+        self.progress = path.parent / f".{path.name}.progress"
+        self.done = 0
+        state = self._partial_state()
+        if state and resume:
+            why = resume_mismatch(state.get("run"), run)
+            if why:
+                raise DataError(f"{path}: cannot resume: {why}; to start over, run without --resume and with --overwrite")
+            self.done = state["records"]
+        elif state and not overwrite:
+            raise DataError(f"{path}: an interrupted run left {state['records']} labelled sentences here; "
+                            "add --resume to continue it, or --overwrite to discard it and start over")
+        elif state:
+            print(f"note: discarding the interrupted run's {state['records']} sentences (--overwrite)", file=sys.stderr)
+        elif resume:
+            print(f"note: nothing to resume for {path}; starting from the beginning", file=sys.stderr)
+
+    def _partial_state(self) -> dict | None:
+        if not (self.tmp.exists() and self.progress.exists()):
+            return None
+        try:
+            state = json.loads(self.progress.read_text())
+            int(state["records"]), int(state["bytes"])
+        except (ValueError, KeyError, TypeError):
+            return {"records": "an unknown number of", "bytes": 0, "run": None}
+        return state
+
+    def open(self) -> None:
+        """Called once the model has loaded, so a failed load leaves every file as it was."""
+        from data.readers import DataError
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.done:
+            state = json.loads(self.progress.read_text())
+            self.f = open(self.tmp, "r+", encoding="utf-8", newline="")
+            self.f.truncate(state["bytes"])
+            self.f.seek(state["bytes"])
+        else:
+            self.progress.unlink(missing_ok=True)
+            try:
+                self.f = open(self.tmp, "w", encoding="utf-8", newline="")
+            except OSError as e:
+                raise DataError(f"{self.path}: cannot write output ({e.strerror})") from None
+        self.csv = csv.writer(self.f) if self.path.suffix == ".csv" else None
+        if self.csv and not self.done:
+            self.csv.writerow(list(FIELDS) + [f"score_{l}" for l in LABELS])
+
+    def write(self, rec: dict) -> None:
+        if self.csv:
+            self.csv.writerow([rec[k] for k in FIELDS] + [rec["scores"][l] for l in LABELS])
+        else:
+            self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self.done += 1
+
+    def checkpoint(self) -> None:
+        self.f.flush()
+        os.fsync(self.f.fileno())
+        tmp = self.progress.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"records": self.done, "bytes": self.f.tell(), "run": self.run}))
+        os.replace(tmp, self.progress)
+
+    def close(self) -> None:
+        self.f.close()
+        os.replace(self.tmp, self.path)
+        self.progress.unlink(missing_ok=True)
+
+    def keep_for_resume(self) -> None:
+        self.checkpoint()
+        self.f.close()
+
+    def abort(self) -> None:
+        self.f.close()
+        self.tmp.unlink(missing_ok=True)
+        self.progress.unlink(missing_ok=True)
+
+
+def run_fingerprint(args, files: list[Path]) -> dict:
+    """What makes two runs produce the same records: inputs, weights, label-changing options."""
+    from model.backbone import sha256_file
+
+    weights = args.model / "model.safetensors"
+    options = {k: getattr(args, k) for k in ("backend", "quantize", "dtype", "device", "id_column", "text_column",
+                                             "skip_bad")}
+    if args.quantize:  # dynamic int8 scales depend on batch-mates
+        options["batch_size"] = args.batch_size
+    return {"inputs": [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
+            "model": sha256_file(weights) if weights.exists() else None, "options": options}
+
+
+def resume_mismatch(old: dict | None, new: dict) -> str | None:
+    """One line saying how the interrupted run differs from this one, or None."""
+    if not old:
+        return "the interrupted run did not record its inputs (older version or damaged progress file)"
+    if old.get("model") != new["model"]:
+        return "the model's weights differ from the interrupted run's"
+    before = {p: (size, mtime) for p, size, mtime in old.get("inputs", [])}
+    now = {p: (size, mtime) for p, size, mtime in new["inputs"]}
+    for what, paths in (("input file(s) added", [p for p in now if p not in before]),
+                        ("input file(s) missing", [p for p in before if p not in now]),
+                        ("input file(s) changed since", [p for p in now if p in before and now[p] != before[p]])):
+        if paths:
+            return f"{what} the interrupted run: {', '.join(Path(p).name for p in paths[:3])}" + \
+                   (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    if list(before) != list(now):
+        return "the inputs are given in another order than in the interrupted run"
+    changed = [k for k in new["options"] if old.get("options", {}).get(k) != new["options"][k]]
+    if changed:
+        return "option(s) differ from the interrupted run: " + ", ".join(
+            f"--{k.replace('_', '-')} {old.get('options', {}).get(k)!r} -> {new['options'][k]!r}" for k in changed)
+    return None
+
+
+class DedupCache:
+    """Scores each distinct (sentence, context) once; bounded, so memory stays flat.
+
+    Wire copy repeats verbatim across outlets, so archives hold many duplicates.
+    """
+
+    def __init__(self, clf, batch_size: int | None = None, max_items: int = 200_000):
+        from collections import OrderedDict
+
+        self.clf, self.batch_size, self.max_items = clf, batch_size, max_items
+        self.cache: "OrderedDict[tuple, object]" = OrderedDict()
+        self.hits = 0
+
+    def __call__(self, texts: list[str], contexts: list[str]):
+        keys = [(t, c if self.clf.use_context else "") for t, c in zip(texts, contexts)]
+        todo = list(dict.fromkeys(k for k in keys if k not in self.cache))
+        local = dict(zip(todo, self.clf.predict_proba([k[0] for k in todo], [k[1] for k in todo], self.batch_size)))
+        self.hits += len(keys) - len(todo)
+        rows = []
+        for k in keys:
+            p = local.get(k)
+            if p is None:
+                p = self.cache[k]
+                self.cache.move_to_end(k)
+            rows.append(p)
+        self.cache.update(local)
+        while len(self.cache) > self.max_items:
+            self.cache.popitem(last=False)
+        return rows
+
+
+def load_classifier(args):
+    from data.readers import DataError
+
+    if args.backend == "onnx":
+        from model.onnx_backend import OnnxClassifier
+
+        if args.dtype not in ("auto", "fp32"):
+            raise DataError("--dtype is for --backend torch; the ONNX graphs are fp32 or, with --quantize, int8")
+        return OnnxClassifier.load(args.model, quantize=args.quantize)
+    if args.quantize:
+        raise DataError("--quantize int8 needs --backend onnx")
+    from model.classifier import Classifier
+
+    return Classifier.load(args.model, args.device, args.dtype)
+
+
+def local_chunks(score: DedupCache, articles, skip: int, chunk_size: int):
+    """The local engine: segment, deduplicate and label in this process, chunk by chunk."""
+    from itertools import islice
+
+    # output order is deterministic, so the first `skip` sentences are the ones already written
+    for chunk in chunks(islice(sentence_stream(articles), skip, None), chunk_size):
+        recs = [r for r, _ in chunk]
+        yield recs, score([r["text"] for r in recs], [c for _, c in chunk])
+
+
+def predict(args) -> None:
+    import torch
+    from tqdm import tqdm
+
+    from data.readers import check_csv_columns, input_files, iter_articles
+    from model.backbone import check_model_dir
+    from model.classifier import MAX_LENGTH
+
+    # Everything a user can get wrong is checked before the model loads (seconds).
+    files = input_files(args.input)
+    for f in files:
+        if f.suffix.lower() == ".csv":
+            check_csv_columns(f, args.id_column, args.text_column)
+    check_model_dir(args.model)
+    if args.html and args.html.is_dir():
+        from data.readers import DataError
+
+        raise DataError(f"{args.html}: is a folder; give an HTML file")
+    out = Writer(args.output, run_fingerprint(args, files), args.resume, args.overwrite)
+    articles = iter_articles(files, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
+    score = None
+    if args.engine == "local":
+        torch.set_num_threads(args.threads)
+        score = DedupCache(load_classifier(args), args.batch_size)
+    out.open()
+    skip, n = out.done, out.done
+    if skip:
+        print(f"resuming after {skip} sentences already labelled (same inputs, model and options)", file=sys.stderr)
+    if score is not None:
+        labelled = local_chunks(score, articles, skip, args.chunk_size)
+    else:
+        from model.ray_engine import labelled_chunks
+
+        labelled = labelled_chunks(args, articles, skip)
+    try:
+        with tqdm(unit=" sent", desc="labelling", disable=args.quiet, initial=skip) as bar:
+            for recs, probs in labelled:
+                for rec, p in zip(recs, probs):
+                    rec["label"] = LABELS[int(p.argmax())]
+                    rec["score"] = round(float(p.max()), 6)
+                    rec["scores"] = {lab: round(float(x), 6) for lab, x in zip(LABELS, p)}
+                    out.write(rec)
+                out.checkpoint()
+                n += len(recs)
+                bar.update(len(recs))
+    except KeyboardInterrupt:
+        out.keep_for_resume()
+        print(f"\ninterrupted after {out.done} sentences; continue with the same command plus --resume",
+              file=sys.stderr)
+        raise SystemExit(130) from None
+    except BaseException:
+        out.abort()
+        raise
+    out.close()
+    detail = f" ({score.hits} duplicates reused, {score.clf.truncated} truncated to {MAX_LENGTH} tokens)" if score else ""
+    print(f"{n} sentences labelled{detail} -> {args.output}")
+    if args.html:
+        from eval.html_report import write_html
+
+        try:
+            write_html(args.output, args.html, args.html_threshold, quiet=args.quiet)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted while writing the HTML view; the labels are complete in {args.output}; "
+                  f"write the view with: stance-html --predictions {args.output} --output {args.html}", file=sys.stderr)
+            raise SystemExit(130) from None
+        print(f"HTML report -> {args.html}")
+
+
+def build_parser() -> ArgumentParser:
+    ap = ArgumentParser(prog="stance-predict", description=__doc__)
+    ap.add_argument("--model", required=True, type=Path, help="model directory written by `stance-train`")
+    ap.add_argument("--input", required=True, nargs="+", type=Path,
+                    help="article files or folders (.txt, .jsonl, .csv, .html; extensions in any case)")
+    ap.add_argument("--output", "--out", required=True, type=Path, help="FILE.jsonl or FILE.csv to write")
+    ap.add_argument("--overwrite", action="store_true", help="discard an interrupted run's partial output and start over")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue an interrupted run into the same --output (refused if inputs, model or options changed)")
+    ap.add_argument("--batch-size", type=int, default=None, help="sentences per forward pass (default 64; 16 with --quantize int8)")
+    ap.add_argument("--chunk-size", type=int, default=4096, help="sentences held in memory and written per checkpoint")
+    ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
+    ap.add_argument("--dtype", default="auto", choices=DTYPES,
+                    help="torch weights: auto is fp32 on CPU (labels identical to fp32), fp16 on CUDA; "
+                         "bf16 is about 1.8x faster on CPUs with AVX512-BF16 or AMX")
+    ap.add_argument("--backend", default="torch", choices=["torch", "onnx"],
+                    help="onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
+    ap.add_argument("--quantize", choices=["int8"], default=None, help="with --backend onnx: the int8 graph")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                    help="CPU threads for the model (with --engine ray: shared among the local workers)")
+    ap.add_argument("--engine", default="local", choices=["local", "ray"],
+                    help="ray: segment and label in a Ray Data actor pool (extra [scale])")
+    ap.add_argument("--address", default=None, help="with --engine ray: join this Ray cluster (default: start a local one)")
+    ap.add_argument("--num-workers", type=int, default=1, help="with --engine ray: model replicas (actors)")
+    ap.add_argument("--num-gpus-per-worker", type=float, default=0, help="with --engine ray: GPUs per replica")
+    ap.add_argument("--id-column", default="Body ID", help="CSV column with the article id")
+    ap.add_argument("--text-column", default="articleBody", help="CSV column with the article text")
+    ap.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines instead of stopping")
+    ap.add_argument("--html", type=Path, default=None, help="also write a self-contained HTML report (JSONL output only)")
+    ap.add_argument("--html-threshold", type=float, default=0.75,
+                    help="cosine similarity at which sentences of different articles count as the same claim")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--debug", action="store_true", help="show tracebacks")
+    return ap
+
+
+def main(argv=None) -> None:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if args.html and args.output.suffix != ".jsonl":
+        ap.error("--html needs a .jsonl --output")
+    if args.engine == "local" and (args.address or args.num_workers != 1 or args.num_gpus_per_worker):
+        ap.error("--address, --num-workers and --num-gpus-per-worker need --engine ray")
+    if args.resume and args.overwrite:
+        ap.error("--resume continues a partial run and --overwrite discards it; give one")
+    sizes = (args.num_workers, args.threads, args.chunk_size, 1 if args.batch_size is None else args.batch_size)
+    if min(sizes) < 1 or args.num_gpus_per_worker < 0:
+        ap.error("--num-workers, --threads, --chunk-size and --batch-size must be at least 1, "
+                 "--num-gpus-per-worker at least 0")
+    run(lambda: predict(args), debug=args.debug)
+
+
+if __name__ == "__main__":
+    main()
