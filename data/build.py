@@ -231,7 +231,7 @@ def load_built(path: Path, need=("train", "validation")):
 
     path = Path(path)
     if not (path / "dataset_dict.json").is_file():
-        raise DataError(f"{path}: not a saved DatasetDict (run `python -m data build --out {path}` first)")
+        raise DataError(f"{path}: not a saved DatasetDict (build one with `stance-build --output-dir {path}`)")
     dd = load_from_disk(str(path))
     for split in need:
         if split not in dd or len(dd[split]) == 0:
@@ -249,5 +249,5 @@ def load_pool(path: Path):
 
     pool = Path(path) / "pool"
     if not (pool / "dataset_info.json").is_file():
-        raise DataError(f"{path}: no unlabelled pool (it needs real corpora: python -m data build --corpus-dir ../shared/corpora)")
+        raise DataError(f"{path}: no unlabelled pool (it needs real corpora: stance-build finds ../shared/corpora or takes --corpus-dir)")
     return load_from_disk(str(pool))

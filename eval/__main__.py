@@ -12,7 +12,7 @@ from data.cli import ArgumentParser, run
 
 def main(argv=None) -> None:
     ap = ArgumentParser(prog="stance-eval", description=__doc__)
-    ap.add_argument("--model", action="append", help="model directory from `python -m train` "
+    ap.add_argument("--model", action="append", help="model directory from `stance-train` "
                     "(with --compare: repeatable, optionally NAME=DIR)")
     ap.add_argument("--data", required=True, type=Path, help="saved DatasetDict, or JSONL with {text, label[, context]}")
     ap.add_argument("--output-dir", "--out", required=True, type=Path, dest="out", help="report folder to write")

@@ -13,7 +13,7 @@ from model.classifier import DTYPES
 
 def main(argv=None) -> None:
     ap = ArgumentParser(prog="stance-train", description=__doc__)
-    ap.add_argument("--data", required=True, type=Path, help="saved DatasetDict from `python -m data build`")
+    ap.add_argument("--data", required=True, type=Path, help="saved DatasetDict from `stance-build`")
     ap.add_argument("--output-dir", "--out", required=True, type=Path, help="where the model directory is written")
     ap.add_argument("--config", type=Path, default=None, help="YAML recipe (default: train/configs/default.yaml)")
     ap.add_argument("--epochs", "--num_train_epochs", type=float, default=None, help="training epochs (recipe: 6)")

@@ -148,7 +148,7 @@ def train(args) -> None:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     except KeyboardInterrupt:
         if main:
-            print(f"\ninterrupted; resume with: python -m train --data {args.data} --output-dir {out} --resume",
+            print(f"\ninterrupted; resume with: stance-train --data {args.data} --output-dir {out} --resume",
                   file=sys.stderr)
         raise SystemExit(130) from None
     train_seconds = time.time() - started

@@ -23,6 +23,21 @@ from data.readers import read_articles
 from data.segment import segment
 
 
+class SentenceLookup:
+    """(corpus, article_id, index) -> the Sentence, segmenting each article once."""
+
+    def __init__(self, corpus_dir: Path):
+        self.corpora = {name: {a.id: a for a in read_articles(p, source=name)}
+                        for name, p in external_corpora(corpus_dir).items()}
+        self.segs: dict = {}
+
+    def __call__(self, key):
+        corpus, aid, idx = key
+        if (corpus, aid) not in self.segs:
+            self.segs[corpus, aid] = segment(self.corpora[corpus][aid].text)
+        return self.segs[corpus, aid][idx]
+
+
 def read_sheet(path: Path) -> dict[tuple, str]:
     out = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -60,15 +75,8 @@ def main() -> None:
     ap.add_argument("--disagreements", type=Path, default=None, help="write disagreements for adjudication here")
     args = ap.parse_args()
 
-    corpora = {name: {a.id: a for a in read_articles(p, source=name)}
-               for name, p in external_corpora(args.corpus_dir).items()}
-    seg_cache: dict = {}
-
-    def sentence(key):
-        corpus, aid, idx = key
-        if (corpus, aid) not in seg_cache:
-            seg_cache[corpus, aid] = segment(corpora[corpus][aid].text)
-        return seg_cache[corpus, aid][idx]
+    sentence = SentenceLookup(args.corpus_dir)
+    seg_cache = sentence.segs
 
     first, who = {}, {}
     for sheet in sorted(args.work.glob("out/*batch*.tsv")):

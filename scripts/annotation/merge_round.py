@@ -22,11 +22,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from data.annotations import load_records, make_record, write_records
-from data.build import external_corpora
 from data.labels import LABELS
-from data.readers import read_articles
-from data.segment import segment
-from scripts.annotation.import_labels import agreement, read_sheet
+from scripts.annotation.import_labels import SentenceLookup, agreement, read_sheet
 
 
 def read_decisions(paths) -> dict[tuple, tuple[str, str]]:
@@ -50,15 +47,8 @@ def main() -> None:
     ap.add_argument("--disagreements", type=Path, default=None, help="write what still needs adjudication here")
     args = ap.parse_args()
 
-    corpora = {name: {a.id: a for a in read_articles(p, source=name)}
-               for name, p in external_corpora(args.corpus_dir).items()}
-    segs: dict = {}
-
-    def sentence(key):
-        corpus, aid, idx = key
-        if (corpus, aid) not in segs:
-            segs[corpus, aid] = segment(corpora[corpus][aid].text)
-        return segs[corpus, aid][idx]
+    sentence = SentenceLookup(args.corpus_dir)
+    segs = sentence.segs
 
     first, who = {}, {}
     for sheet in sorted(args.work.glob("out/*batch*.tsv")):
