@@ -58,7 +58,7 @@ def test_compare_report_schema(tiny_model, mini_corpus, tmp_path):
     for m in report["systems"].values():
         lo, hi = m["ci95"]["macro_f1"]
         assert m["ci95"]["unit"] == "article" and lo <= hi
-        assert set(m["per_label"]) == set(LABELS) and set(m["by_source"]) <= {"seeds", "fnc1"}
+        assert set(m["per_label"]) == set(LABELS) and set(m["by_source"]) <= {"seeds", "fnc1", "reuters"}
     assert report["primary"] == "fine-tuned:tiny" and report["macro_f1"] == report["systems"]["fine-tuned:tiny"]["macro_f1"]
     assert set(report["cv"]) == {"majority", "rules", "tfidf_lr", "embeddings_lr", "fine-tuned"}
     assert all(len(v["folds"]) == 3 and v["sd"] >= 0 for v in report["cv"].values())

@@ -331,3 +331,19 @@ def test_inputs_checked_first_skipped_files_named_and_extensions_in_any_case(tin
     # training on a bad --data leaves no output folder behind
     res = run_cli("-m", "train", "--data", str(tmp_path / "nodata"), "--output-dir", str(tmp_path / "m"))
     assert res.returncode == 2 and not (tmp_path / "m").exists()
+
+
+def test_hnsw_neighbour_search_finds_same_claim_pairs_at_scale():
+    import numpy as np
+
+    from eval.html_report import EXACT_BELOW, _neighbour_pairs
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(EXACT_BELOW + 100, 32)).astype("float32")
+    planted = [(i, EXACT_BELOW + i) for i in range(50)]
+    for i, j in planted:  # 50 near-copies: the same claim, reworded
+        emb[j] = emb[i] + rng.normal(scale=0.05, size=32)
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    pairs = set(_neighbour_pairs(emb, 0.9))
+    assert set(planted) <= pairs
+    assert len(pairs) < 2 * len(planted)  # random 32-d directions are not the same claim
