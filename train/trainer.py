@@ -268,10 +268,14 @@ def model_card(mc, metrics: dict, dd) -> str:
 
     sources = sorted(set(dd["train"]["source"]) | set(dd["test"]["source"]))
     real = [s for s in sources if s != "authored"]
+    tested = sorted(set(dd["test"]["source"]))
+    # the hub ids of the packaged backbones, as Hugging Face tools expect in base_model
+    hub_id = {"minilm": "sentence-transformers/all-MiniLM-L6-v2",
+              "mpnet": "sentence-transformers/all-mpnet-base-v2"}.get(mc.base_model, mc.base_model)
     test = metrics.get("test") or {}
     by_src = metrics.get("test_by_source") or {}
     results = [{"task": {"type": "text-classification", "name": "Source-stance classification"},
-                "dataset": {"type": "source-stance", "name": f"source-stance gold, test split ({'+'.join(real) or 'authored'})",
+                "dataset": {"type": "source-stance", "name": f"source-stance gold, test split ({'+'.join(tested)})",
                             "split": "test"},
                 "metrics": [{"type": "f1", "name": "macro-F1", "value": round(test["test_macro_f1"], 4)},
                             {"type": "accuracy", "name": "accuracy", "value": round(test["test_accuracy"], 4)}]
@@ -282,7 +286,7 @@ def model_card(mc, metrics: dict, dd) -> str:
                         "dataset": {"type": "source-stance", "name": f"test split, {src} sentences only", "split": "test"},
                         "metrics": [{"type": "f1", "name": "macro-F1", "value": round(m["macro_f1"], 4)}]})
     front = {"language": ["en"], "license": "other", "library_name": "transformers",
-             "pipeline_tag": "text-classification", "base_model": mc.base_model,
+             "pipeline_tag": "text-classification", "base_model": hub_id,
              "tags": ["news", "attribution", "source-stance", "fact-checking"],
              "datasets": sources, "metrics": ["f1", "accuracy"],
              "model-index": [{"name": "source-stance", "results": results}]}
@@ -353,7 +357,7 @@ Test split by source:
 
 ## Training
 
-Fine-tuned from `{mc.base_model}` with the Hugging Face `Trainer` on {metrics.get("gold_train_sentences", "?")} gold
+Fine-tuned from `{hub_id}` with the Hugging Face `Trainer` on {metrics.get("gold_train_sentences", "?")} gold
 sentences (sources: {", ".join(sources)}), {mc.max_length} tokens, class-weighted loss ({mc.class_weighting}), best epoch
 by validation macro-F1, {metrics.get("precision", "fp32")} on {metrics["device"]} in {metrics["train_seconds"]}s.
 {f"Distilled from {' + '.join(f'`{t}`' for t in metrics['teacher'])}: gold labels plus soft labels on unlabelled pool sentences." if metrics.get("teacher") else ""}
