@@ -88,3 +88,29 @@ def write_records(path: Path, records: list[dict]) -> None:
         for rec in records:
             f.write(json.dumps({k: rec[k] for k in FIELDS}, ensure_ascii=False) + "\n")
     tmp.replace(path)
+
+
+SPAN_TYPES = ("source", "cue", "figure")
+
+
+def join_spans(records: list[dict], articles: dict[str, Article]) -> list[dict]:
+    """Span records (`annotations/spans/`): each names a sentence like a label record, and each
+    span as [start, end] offsets inside that sentence, or null. Returns the sentence text and
+    the span texts; a hash or offset that does not match is fatal."""
+    out = []
+    for rec in records:
+        where = rec.get("_where", rec.get("article_id"))
+        art = articles.get(str(rec["article_id"]))
+        if art is None:
+            raise DataError(f"{where}: article {rec['article_id']!r} not found in corpus {rec['corpus']!r}")
+        text = art.text[rec["start"]:rec["end"]]
+        if sentence_hash(text) != rec["sha1"]:
+            raise DataError(f"{where}: sha1 mismatch at {art.id!r} {rec['start']}:{rec['end']}")
+        spans = {}
+        for kind in SPAN_TYPES:
+            span = rec.get(kind)
+            if span is not None and not (0 <= span[0] < span[1] <= len(text)):
+                raise DataError(f"{where}: {kind} span {span} outside the sentence ({len(text)} chars)")
+            spans[kind] = None if span is None else {"text": text[span[0]:span[1]], "start": span[0], "end": span[1]}
+        out.append({"corpus": rec["corpus"], "article_id": art.id, "start": rec["start"], "text": text, **spans})
+    return out

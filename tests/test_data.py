@@ -164,3 +164,39 @@ def test_pinned_splits_keep_old_articles_where_they_were(mini_corpus, tmp_path):
     build(tmp_path / "c", corpus, seed=99, annotation_dir=unpinned)
     assert (tmp_path / "c" / "splits.tsv").read_text() != first  # the seed alone would have moved some
     assert len(load_built(tmp_path / "b")["test"]) > 0
+
+
+def test_span_records_index_their_sentence_exactly(mini_corpus):
+    from data.annotations import join_spans
+    from scripts.annotation.import_spans import locate
+
+    corpus, _ = mini_corpus
+    arts = {a.id: a for a in read_articles(corpus / "reuters" / "train_bodies.csv")}
+    art = next(iter(arts.values()))
+    marks = {"The harbour authority said the pier would reopen on Monday.": ("The harbour authority", "said", None),
+             "The report could not be independently verified.": (None, "could not be independently verified", None),
+             "The health ministry said 41 people had been treated in hospital.": ("The health ministry", "said", "41 people")}
+    recs = []
+    for s in segment(art.text):
+        if s.text in marks:
+            src, cue, fig = marks[s.text]
+            recs.append({"corpus": "reuters", "article_id": art.id, "start": s.start, "end": s.end,
+                         "sha1": sentence_hash(s.text), "source": locate(s.text, src), "cue": locate(s.text, cue),
+                         "figure": locate(s.text, fig), "annotator": "test"})
+    joined = join_spans(recs, arts)
+    assert len(joined) == len(recs) and {j["text"] for j in joined} == set(marks)
+    for j in joined:
+        src, cue, fig = marks[j["text"]]
+        assert (j["source"] and j["source"]["text"]) == (src or None) and j["cue"]["text"] == cue
+        assert (j["figure"] and j["figure"]["text"]) == (fig or None)
+        for kind in ("source", "cue", "figure"):
+            if j[kind]:  # offsets index the sentence, and through its start the article
+                assert j["text"][j[kind]["start"]:j[kind]["end"]] == j[kind]["text"]
+                assert art.text[j["start"] + j[kind]["start"]:j["start"] + j[kind]["end"]] == j[kind]["text"]
+    assert locate("a said b said", "said", 2) == [9, 13]
+    with pytest.raises(ValueError):
+        locate("no such words here", "said")
+    with pytest.raises(DataError, match="outside the sentence"):
+        join_spans([dict(recs[0], cue=[0, 10_000])], arts)
+    with pytest.raises(DataError, match="sha1 mismatch"):
+        join_spans([dict(recs[0], sha1="0" * 40)], arts)
