@@ -13,6 +13,13 @@ from data.cli import ArgumentParser, run
 DEFAULT_CORPORA = Path(__file__).resolve().parent.parent.parent / "shared" / "corpora"
 
 
+def real_corpus_dir(given: Path | None, authored_only: bool = False) -> Path | None:
+    """The folder of real corpora a build reads, or None for a demo on team-written text only."""
+    if authored_only:
+        return None
+    return given or (DEFAULT_CORPORA if DEFAULT_CORPORA.is_dir() else None)
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else list(argv)
     if sys.argv[0].endswith("stance-build") and argv[:1] != ["build"]:
@@ -33,7 +40,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     if args.authored_only and args.corpus_dir:
         ap.error("--authored-only and --corpus-dir exclude each other")
-    corpus_dir = None if args.authored_only else args.corpus_dir or (DEFAULT_CORPORA if DEFAULT_CORPORA.is_dir() else None)
+    corpus_dir = real_corpus_dir(args.corpus_dir, args.authored_only)
 
     from data.build import build
 

@@ -124,7 +124,8 @@ def input_files(paths: list[str | Path]) -> list[Path]:
             entries = sorted(p for p in path.iterdir() if not p.name.startswith("."))
             found = sorted((p for p in entries if p.is_file() and p.suffix.lower() in READABLE),
                            key=lambda p: (_FOLDER_ORDER[p.suffix.lower()], p.name))
-            skipped = [p.name + ("/" if p.is_dir() else "") for p in entries if p not in found]
+            readable = set(found)
+            skipped = [p.name + ("/" if p.is_dir() else "") for p in entries if p not in readable]
             if skipped:
                 shown = ", ".join(skipped[:8]) + (f" and {len(skipped) - 8} more" if len(skipped) > 8 else "")
                 print(f"note: {path}: skipped {len(skipped)} item(s) that are not {', '.join(READABLE)} files "

@@ -51,9 +51,10 @@ def main(argv=None) -> None:
         base = report["baselines"]
         print(f"macro-F1 {report['macro_f1']:.3f} (rules {base['rules']['macro_f1']:.3f}, "
               f"majority {base['majority']['macro_f1']:.3f}) on {es.name}, {report['n']} sentences -> {args.out}/report.md")
+        from eval.report import text_kind
+
         for src, m in report["by_source"].items():
-            kind = "team-written text, no evidence about real news" if src == "authored" else "real news"
-            print(f"  {src:10s} macro-F1 {m['macro_f1']:.3f} on {m['n']} sentences ({kind})")
+            print(f"  {src:10s} macro-F1 {m['macro_f1']:.3f} on {m['n']} sentences ({text_kind(src)})")
 
     def compare():
         from eval.compare import compare as run_compare

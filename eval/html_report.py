@@ -163,11 +163,19 @@ def same_claim_groups(articles: dict[str, list[dict]], threshold: float, embed_f
 _HASHLIKE = re.compile(r"[\d_\-]*[0-9a-f]{8,}[\d_\-]*|\d+")
 
 
-def article_title(aid: str, recs: list[dict]) -> str:
-    """A headline standing alone in the first paragraph, else the file name, else the opening words."""
+def headline(recs: list[dict]) -> str | None:
+    """A short first paragraph of one sentence, standing above the rest of the article."""
     first = [r for r in recs if r.get("paragraph", 0) == 0]
     if len(first) == 1 and any(r.get("paragraph", 0) > 0 for r in recs) and len(first[0]["text"]) <= 200:
-        return first[0]["text"].rstrip(".")
+        return first[0]["text"]
+    return None
+
+
+def article_title(aid: str, recs: list[dict]) -> str:
+    """A headline standing alone in the first paragraph, else the file name, else the opening words."""
+    head = headline(recs)
+    if head:
+        return head.rstrip(".")
     if not _HASHLIKE.fullmatch(aid):
         return aid.replace("_", " ")
     text = recs[0]["text"]
@@ -254,8 +262,8 @@ def render(articles: dict[str, list[dict]], threshold: float = 0.75, embed_fn=No
         paras: dict[int, list[dict]] = defaultdict(list)
         for r in recs:
             paras[r.get("paragraph", 0)].append(r)
-        headline = titles[aid] == recs[0]["text"].rstrip(".") and len(paras) > 1
-        body = "".join(f'<p{" class=hl" if headline and p == min(paras) else ""}>'
+        has_headline = headline(recs) is not None
+        body = "".join(f'<p{" class=hl" if has_headline and p == min(paras) else ""}>'
                        + " ".join(sentence_html(r, low_conf) for r in rs) + "</p>" for p, rs in sorted(paras.items()))
         parts.append(f'<details class="art" id="{anchors[aid]}"{opened}><summary>{escape(titles[aid])} '
                      f'<span class="counts">({escape(aid)}; {counts})</span></summary>{body}</details>')

@@ -13,6 +13,11 @@ from eval import baselines
 from eval.metrics import score
 
 
+def text_kind(source: str) -> str:
+    """What a per-source score is evidence of: printed beside every per-source figure."""
+    return "team-written text, no evidence about real news" if source == "authored" else "real news"
+
+
 def by_source(predictions, labels, sources) -> dict:
     """Macro-F1 and accuracy per source (seeds, fnc1, authored, ...)."""
     out = {}

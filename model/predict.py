@@ -18,9 +18,9 @@ import os
 import sys
 from pathlib import Path
 
-from data.cli import ArgumentParser, run  # noqa: E402
-from data.labels import LABELS  # noqa: E402
-from model.classifier import DTYPES  # noqa: E402
+from data.cli import ArgumentParser, run
+from data.labels import LABELS
+from model.classifier import DTYPES
 
 FIELDS = ("article_id", "index", "paragraph", "start", "end", "text", "label", "score")
 
@@ -68,13 +68,13 @@ class Writer:
         self.path, self.run = path, run
         self.tmp = path.parent / f".{path.name}.part"
         self.progress = path.parent / f".{path.name}.progress"
-        self.done = 0
+        self.done = self.resume_bytes = 0
         state = self._partial_state()
         if state and resume:
             why = resume_mismatch(state.get("run"), run)
             if why:
                 raise DataError(f"{path}: cannot resume: {why}; to start over, run without --resume and with --overwrite")
-            self.done = state["records"]
+            self.done, self.resume_bytes = state["records"], state["bytes"]
         elif state and not overwrite:
             raise DataError(f"{path}: an interrupted run left {state['records']} labelled sentences here; "
                             "add --resume to continue it, or --overwrite to discard it and start over")
@@ -99,10 +99,9 @@ class Writer:
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if self.done:
-            state = json.loads(self.progress.read_text())
             self.f = open(self.tmp, "r+", encoding="utf-8", newline="")
-            self.f.truncate(state["bytes"])
-            self.f.seek(state["bytes"])
+            self.f.truncate(self.resume_bytes)
+            self.f.seek(self.resume_bytes)
         else:
             self.progress.unlink(missing_ok=True)
             try:
@@ -151,7 +150,8 @@ def run_fingerprint(args, files: list[Path]) -> dict:
                                              "skip_bad")}
     if args.quantize:  # dynamic int8 scales depend on batch-mates
         options["batch_size"] = args.batch_size
-    return {"inputs": [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
+    stats = [(f, f.stat()) for f in files]
+    return {"inputs": [[str(f.resolve()), st.st_size, st.st_mtime_ns] for f, st in stats],
             "model": sha256_file(weights) if weights.exists() else None, "options": options}
 
 

@@ -37,7 +37,7 @@ if [ -n "${AUTHORED_ONLY:-}" ]; then
 elif [ -n "${CORPUS_DIR:-}" ]; then
   build=(--corpus-dir "$CORPUS_DIR")
 fi
-real=$($BIN/python -c 'import sys; from data.__main__ import DEFAULT_CORPORA as d; print("" if sys.argv[1] else sys.argv[2] or (d if d.is_dir() else ""))' \
+real=$($BIN/python -c 'import sys; from data.__main__ import real_corpus_dir as r; print(r(sys.argv[2] or None, bool(sys.argv[1])) or "")' \
   "${AUTHORED_ONLY:-}" "${CORPUS_DIR:-}")
 DEMO="note: no real news found, so this is a DEMO model trained on team-written text only; it does not transfer to real news (about 0.40 macro-F1 there). Put real corpora in ../shared/corpora or set CORPUS_DIR (layout: README, 'Data')."
 [ -z "$real" ] && echo "$DEMO"
@@ -58,11 +58,11 @@ cat <<MSG
 Done in $(( $(date +%s) - start ))s (training in $dtype).
 $($BIN/python - "$OUT/model/metrics.json" <<'PY'
 import json, sys
+from eval.report import text_kind
 m = json.load(open(sys.argv[1]))
 print(f"  test split macro-F1 {m['test']['test_macro_f1']:.3f} on {', '.join(m.get('test_by_source', {})) or 'the test split'}:")
 for src, s in m.get("test_by_source", {}).items():
-    kind = "team-written text, no evidence about real news" if src == "authored" else "real news, never seen in training"
-    print(f"    {src:8s} {s['macro_f1']:.3f} on {s['n']} sentences ({kind})")
+    print(f"    {src:8s} {s['macro_f1']:.3f} on {s['n']} sentences ({text_kind(src)}, never seen in training)")
 PY
 )
   model:       $OUT/model        (pipeline("text-classification", model="$OUT/model"))

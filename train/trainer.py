@@ -183,9 +183,10 @@ def train(args) -> None:
     publish(out)
     print(f"model saved to {out} (validation macro-F1 {metrics['validation']['validation_macro_f1']:.3f}, "
           f"{train_seconds:.0f}s on {device}{f' x {training_args.world_size} processes' if training_args.world_size > 1 else ''})")
+    from eval.report import text_kind
+
     for src, m in metrics.get("test_by_source", {}).items():
-        kind = "team-written text, no evidence about real news" if src == "authored" else "real news"
-        print(f"  test macro-F1 {m['macro_f1']:.3f} on {m['n']} {src} sentences ({kind})")
+        print(f"  test macro-F1 {m['macro_f1']:.3f} on {m['n']} {src} sentences ({text_kind(src)})")
 
 
 def test_by_source(model_dir: Path, test, use_context: bool, device: str) -> dict:
@@ -265,6 +266,7 @@ def model_card(mc, metrics: dict, dd) -> str:
     import yaml
 
     from data.labels import DESCRIPTIONS
+    from eval.report import text_kind
 
     sources = sorted(set(dd["train"]["source"]) | set(dd["test"]["source"]))
     real = [s for s in sources if s != "authored"]
@@ -298,9 +300,7 @@ def model_card(mc, metrics: dict, dd) -> str:
                         + " | ".join(f"{m[f'{split}_f1_{lab}']:.3f}" for lab in LABELS) + " |")
     header = "| split | sentences | macro-F1 | accuracy | " + " | ".join(f"F1 {lab}" for lab in LABELS) + " |"
     sep = "|" + "---|" * (4 + len(LABELS))
-    per_source = "\n".join(f"| {src} | {m['n']} | {m['macro_f1']:.3f} | "
-                            f"{'team-written: no evidence about real news' if src == 'authored' else 'real news'} |"
-                            for src, m in by_src.items())
+    per_source = "\n".join(f"| {src} | {m['n']} | {m['macro_f1']:.3f} | {text_kind(src)} |" for src, m in by_src.items())
     demo = "" if real else ("\n**Demo model:** trained on the team-written corpus only. It does not transfer to real "
                             "news (about 0.40 macro-F1 there, below cue-word rules). Train on real gold instead.\n")
     call = 'clf({"text": sentence, "text_pair": previous_sentence}, truncation=True)' if mc.use_context \

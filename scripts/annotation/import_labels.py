@@ -47,6 +47,19 @@ def read_sheet(path: Path) -> dict[tuple, str]:
     return out
 
 
+def read_passes(work: Path, second_glob: str = "out/overlap*.tsv") -> tuple[dict, dict, dict]:
+    """First-pass labels and who gave them (out/*batch*.tsv), and the blind second pass
+    as {key: (label, annotator)}."""
+    first, who = {}, {}
+    for sheet in sorted(work.glob("out/*batch*.tsv")):
+        for k, lab in read_sheet(sheet).items():
+            first[k], who[k] = lab, f"helper:{sheet.stem}"
+    second = {}
+    for sheet in sorted(work.glob(second_glob)):
+        second.update({k: (lab, f"helper:{sheet.stem}") for k, lab in read_sheet(sheet).items()})
+    return first, who, second
+
+
 def agreement(a: dict, b: dict) -> dict:
     from sklearn.metrics import cohen_kappa_score
 
@@ -78,13 +91,7 @@ def main() -> None:
     sentence = SentenceLookup(args.corpus_dir)
     seg_cache = sentence.segs
 
-    first, who = {}, {}
-    for sheet in sorted(args.work.glob("out/*batch*.tsv")):
-        for k, lab in read_sheet(sheet).items():
-            first[k], who[k] = lab, f"helper:{sheet.stem}"
-    second = {}
-    for sheet in sorted(args.work.glob("out/overlap*.tsv")):
-        second.update({k: (lab, f"helper:{sheet.stem}") for k, lab in read_sheet(sheet).items()})
+    first, who, second = read_passes(args.work)
 
     adjudicated = {}
     adj_path = args.work / "adjudicated.tsv"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from data.annotations import load_records, make_record, write_records
 from data.labels import LABELS
-from scripts.annotation.import_labels import SentenceLookup, agreement, read_sheet
+from scripts.annotation.import_labels import SentenceLookup, agreement, read_passes, read_sheet
 
 
 def read_decisions(paths) -> dict[tuple, tuple[str, str]]:
@@ -50,13 +50,7 @@ def main() -> None:
     sentence = SentenceLookup(args.corpus_dir)
     segs = sentence.segs
 
-    first, who = {}, {}
-    for sheet in sorted(args.work.glob("out/*batch*.tsv")):
-        for k, lab in read_sheet(sheet).items():
-            first[k], who[k] = lab, f"helper:{sheet.stem}"
-    second = {}
-    for sheet in sorted(args.work.glob("out/*overlap*.tsv")):
-        second.update({k: (lab, f"helper:{sheet.stem}") for k, lab in read_sheet(sheet).items()})
+    first, who, second = read_passes(args.work, "out/*overlap*.tsv")
     raw = agreement(first, {k: v[0] for k, v in second.items()})
 
     consistency = read_decisions(sorted(args.work.glob("out/consistency*.tsv")))
