@@ -3,6 +3,10 @@
 (the same as `python -m data build ...`). Real news is used by default: the
 corpora under --corpus-dir, else the `shared/corpora` folder beside this
 checkout when it exists (seeds/, fnc1/ and reuters/ are read).
+
+The annotation round trip through Label Studio (data/labelstudio.py):
+    python -m data export-labelstudio --input ARTICLES... --model DIR --out tasks.json
+    python -m data import-labelstudio --export export.json --corpus NAME --out data/annotations/NAME.jsonl
 """
 
 import sys
@@ -31,13 +35,20 @@ def main(argv=None) -> None:
     b.add_argument("--output-dir", "--out", "--output_dir", required=True, type=Path, dest="out",
                    help="output folder for the saved DatasetDict")
     b.add_argument("--corpus-dir", "--corpus_dir", type=Path, default=None,
-                   help=f"folder laid out like shared/corpora (seeds/*.txt, fnc1/ and reuters/train_bodies.csv); "
+                   help=f"folder laid out like shared/corpora (seeds/*.txt, fnc1/ and reuters/train_bodies.csv; "
+                        "any other sub-folder is a corpus named after it); "
                         f"default: {DEFAULT_CORPORA} when it exists. The bundled authored corpus is always used")
     b.add_argument("--authored-only", "--authored_only", action="store_true",
                    help="ignore real corpora: a demo model that does not transfer to real news")
     b.add_argument("--seed", type=int, default=42, help="seed of the article-grouped split of new articles")
     b.add_argument("--debug", action="store_true", help="show tracebacks")
+    from data.labelstudio import add_commands
+
+    add_commands(sub, ap.formatter_class)
     args = ap.parse_args(argv)
+    if args.command != "build":
+        labelstudio(ap, args)
+        return
     if args.authored_only and args.corpus_dir:
         ap.error("--authored-only and --corpus-dir exclude each other")
     corpus_dir = real_corpus_dir(args.corpus_dir, args.authored_only)
@@ -45,6 +56,16 @@ def main(argv=None) -> None:
     from data.build import build
 
     run(lambda: build(args.out, corpus_dir, args.seed), debug=args.debug)
+
+
+def labelstudio(ap, args) -> None:
+    from data import labelstudio as ls
+
+    if args.command == "export-labelstudio":
+        ls.check_export_args(ap, args)
+        run(lambda: ls.export(args), debug=args.debug)
+    else:
+        run(lambda: ls.import_export(args), debug=args.debug)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ from data.readers import Article, DataError
 from data.segment import segment, sentence_hash
 
 FIELDS = ("corpus", "article_id", "start", "end", "sha1", "label", "annotator")
+SPAN_TYPES = ("source", "cue", "figure")
+SPAN_FIELDS = ("corpus", "article_id", "start", "end", "sha1", *SPAN_TYPES, "annotator")
 
 
 @dataclass
@@ -30,9 +32,10 @@ class Labelled:
     context: str
     label: str
     annotator: str
+    spans: dict | None = None  # kind -> {"text", "start", "end"} inside the sentence, or None; None: not marked
 
 
-def load_records(path: Path) -> list[dict]:
+def load_records(path: Path, fields=FIELDS) -> list[dict]:
     records = []
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -42,10 +45,10 @@ def load_records(path: Path) -> list[dict]:
             rec = json.loads(line)
         except json.JSONDecodeError as e:
             raise DataError(f"{where}: not JSON ({e})") from None
-        missing = [f for f in FIELDS if f not in rec]
+        missing = [f for f in fields if f not in rec]
         if missing:
             raise DataError(f"{where}: annotation record lacks {', '.join(missing)}")
-        if rec["label"] not in LABELS:
+        if "label" in fields and rec["label"] not in LABELS:
             raise DataError(f"{where}: unknown label {rec['label']!r}; expected one of {', '.join(LABELS)}")
         rec["article_id"] = str(rec["article_id"])
         rec["_where"] = where
@@ -89,8 +92,6 @@ def write_records(path: Path, records: list[dict]) -> None:
             f.write(json.dumps({k: rec[k] for k in FIELDS}, ensure_ascii=False) + "\n")
     tmp.replace(path)
 
-
-SPAN_TYPES = ("source", "cue", "figure")
 
 
 def join_spans(records: list[dict], articles: dict[str, Article]) -> list[dict]:

@@ -17,7 +17,7 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from data.annotations import Labelled, join, load_records
+from data.annotations import SPAN_FIELDS, SPAN_TYPES, Labelled, join, join_spans, load_records
 from data.cli import publish
 from data.labels import LABELS
 from data.readers import Article, DataError, read_articles
@@ -39,6 +39,10 @@ def external_corpora(corpus_dir: Path | None) -> dict[str, Path]:
         raise DataError(f"{corpus_dir}: corpus folder not found")
     found = {"seeds": corpus_dir / "seeds", "fnc1": corpus_dir / "fnc1" / "train_bodies.csv",
              "reuters": corpus_dir / "reuters" / "train_bodies.csv"}
+    # Any other folder is a corpus of its own (a newsroom's articles labelled through Label Studio):
+    # its name is the folder's, its articles whatever stance-predict would read there.
+    found |= {d.name: d for d in sorted(corpus_dir.iterdir())
+              if d.is_dir() and not d.name.startswith(".") and d.name not in found and d.name != AUTHORED}
     return {name: p for name, p in found.items() if p.exists()}
 
 
@@ -50,17 +54,32 @@ def load_corpora(corpus_dir: Path | None) -> dict[str, dict[str, Article]]:
 
 
 def annotated_sentences(corpora: dict[str, dict[str, Article]], annotation_dir: Path = ANNOTATIONS) -> list[Labelled]:
-    """Join every gold annotation file whose corpus is loaded."""
+    """Join every gold annotation file whose corpus is loaded, and the span files beside them."""
     rows: list[Labelled] = []
     for path in sorted(annotation_dir.glob("*.jsonl")):
-        records = load_records(path)
-        by_corpus = defaultdict(list)
-        for rec in records:
-            by_corpus[rec["corpus"]].append(rec)
-        for corpus, recs in by_corpus.items():
+        for corpus, recs in by_corpus(load_records(path)).items():
             if corpus in corpora:
                 rows += join(recs, corpora[corpus])
+    spans = {}
+    for path in sorted((annotation_dir / "spans").glob("*.jsonl")):
+        for corpus, recs in by_corpus(load_records(path, fields=SPAN_FIELDS)).items():
+            if corpus in corpora:
+                spans |= {(corpus, s["article_id"], s["start"]): s for s in join_spans(recs, corpora[corpus])}
+    for r in rows:
+        # Unattributed sentences carry no spans by definition, so they are fully known too.
+        found = spans.get((r.corpus, r.article_id, r.start))
+        if found is not None:
+            r.spans = {k: found[k] for k in SPAN_TYPES}
+        elif r.label == "unattributed":
+            r.spans = dict.fromkeys(SPAN_TYPES)
     return rows
+
+
+def by_corpus(records: list[dict]) -> dict[str, list[dict]]:
+    out = defaultdict(list)
+    for rec in records:
+        out[rec["corpus"]].append(rec)
+    return out
 
 
 def group_key(row: Labelled, corpora: dict[str, dict[str, Article]]) -> str:
@@ -115,7 +134,9 @@ def split_rows(rows: list[Labelled], corpora, seed: int, pinned: dict[str, str] 
 
 
 def to_dataset_dict(splits: dict[str, list[Labelled]]):
-    from datasets import Dataset, DatasetDict, Features, Value
+    """One row per gold sentence. Span columns hold [start, end] inside the sentence, or [] for none;
+    `spans_known` is false where nobody has marked the sentence's spans (then they say nothing)."""
+    from datasets import Dataset, DatasetDict, Features, Sequence, Value
 
     from data.labels import class_label
 
@@ -123,7 +144,13 @@ def to_dataset_dict(splits: dict[str, list[Labelled]]):
         "id": Value("string"), "article_id": Value("string"), "source": Value("string"),
         "start": Value("int32"), "end": Value("int32"), "text": Value("string"),
         "context": Value("string"), "label": class_label(), "annotator": Value("string"),
+        "spans_known": Value("bool"), **{f"{k}_span": Sequence(Value("int32")) for k in SPAN_TYPES},
     })
+
+    def span(r, kind):
+        s = r.spans and r.spans[kind]
+        return [s["start"], s["end"]] if s else []
+
     def rows(items):
         return {
             "id": [f"{r.corpus}:{r.article_id}:{r.start}" for r in items],
@@ -131,6 +158,8 @@ def to_dataset_dict(splits: dict[str, list[Labelled]]):
             "start": [r.start for r in items], "end": [r.end for r in items],
             "text": [r.text for r in items], "context": [r.context for r in items],
             "label": [LABELS.index(r.label) for r in items], "annotator": [r.annotator for r in items],
+            "spans_known": [r.spans is not None for r in items],
+            **{f"{k}_span": [span(r, k) for r in items] for k in SPAN_TYPES},
         }
     return DatasetDict({name: Dataset.from_dict(rows(items), features=features) for name, items in splits.items()})
 

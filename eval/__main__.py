@@ -20,7 +20,8 @@ def main(argv=None) -> None:
     ap.add_argument("--compare", action="store_true",
                     help="train and score every baseline (majority, rules, TF-IDF+LR, embeddings+LR, SetFit) "
                          "beside the given models, with article-bootstrap CIs, calibration, errors and a label audit")
-    ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of articles (--compare)")
+    ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples of articles (for --compare, "
+                    "and for the span scores of a model with a span model)")
     ap.add_argument("--cv", type=int, default=0, help="also run grouped K-fold CV of the baselines (--compare)")
     ap.add_argument("--cv-train", action="store_true", help="with --cv: also fine-tune the training recipe on every fold")
     ap.add_argument("--train-config", type=Path, default=None, help="recipe for --cv-train (default: train/configs/default.yaml)")
@@ -45,8 +46,15 @@ def main(argv=None) -> None:
         es = load_eval_set(args.data, args.split)
         clf = Classifier.load(args.model[0], args.device)
         probs = clf.predict_proba(es.texts, es.contexts, args.batch_size)
-        report = evaluate_all(es, probs.argmax(-1).tolist())
+        predicted = probs.argmax(-1).tolist()
+        report = evaluate_all(es, predicted)
         report["model"] = str(args.model[0])
+        from eval.spans import evaluate_spans
+        from model.spans import load_tagger
+
+        spans = evaluate_spans(es, predicted, load_tagger(args.model[0], args.device), args.bootstrap, args.seed)
+        if spans:
+            report["spans"] = spans
         write_report(report, args.out)
         base = report["baselines"]
         print(f"macro-F1 {report['macro_f1']:.3f} (rules {base['rules']['macro_f1']:.3f}, "
@@ -55,6 +63,15 @@ def main(argv=None) -> None:
 
         for src, m in report["by_source"].items():
             print(f"  {src:10s} macro-F1 {m['macro_f1']:.3f} on {m['n']} sentences ({text_kind(src)})")
+        if spans:
+            print(f"who said it, on {spans['sentences']} real sentences with marked spans "
+                  f"({'+'.join(spans['sources'])}, {spans['articles']} articles; F1 [95% article-bootstrap CI]):")
+            for kind in ("source", "cue", "figure"):
+                cells = [f"{name} exact {m[kind]['exact']['f1']:.3f} [{m[kind]['exact']['ci95'][0]:.3f}, "
+                         f"{m[kind]['exact']['ci95'][1]:.3f}] overlap {m[kind]['overlap']['f1']:.3f} "
+                         f"[{m[kind]['overlap']['ci95'][0]:.3f}, {m[kind]['overlap']['ci95'][1]:.3f}]"
+                         for name, m in spans["systems"].items()]
+                print(f"  {kind:7s} " + " | ".join(cells))
 
     def compare():
         from eval.compare import compare as run_compare

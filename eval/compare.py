@@ -114,7 +114,7 @@ def finetune_fold(train_ds, val_ds, test_ds, args, workdir: Path) -> np.ndarray:
     train(Namespace(data=data, output_dir=workdir / "model", config=args.train_config, epochs=args.epochs,
                     max_steps=args.max_steps, seed=args.seed, base_model=args.base_model, batch_size=None,
                     learning_rate=None, no_context=False, device=args.device, resume=False, overwrite=True,
-                    keep_checkpoints=False))
+                    keep_checkpoints=False, no_spans=True))  # folds score labels only
     return Classifier.load(workdir / "model", args.device).predict_proba(test_ds["text"], test_ds["context"])
 
 

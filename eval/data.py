@@ -18,6 +18,8 @@ class EvalSet:
     sources: list[str]
     train_labels: list[int] = field(default_factory=list)  # for the majority baseline
     name: str = ""
+    articles: list[str] = field(default_factory=list)
+    spans: list[dict | None] = field(default_factory=list)  # gold spans where known (stance-build data only)
 
 
 def load_eval_set(path: Path, split: str = "test") -> EvalSet:
@@ -34,7 +36,11 @@ def load_eval_set(path: Path, split: str = "test") -> EvalSet:
             raise DataError(f"{path}: no split {split!r}; splits are {', '.join(dd)}")
         ds = dd[split]
         train = dd["train"]["label"] if "train" in dd else []
-        return EvalSet(ds["text"], ds["context"], ds["label"], ds["source"], train, f"{path}[{split}]")
+        from eval.spans import gold_spans
+
+        spans = gold_spans(ds) if "spans_known" in ds.column_names else []
+        return EvalSet(ds["text"], ds["context"], ds["label"], ds["source"], train, f"{path}[{split}]",
+                       ds["article_id"], spans)
     texts, contexts, labels, sources = [], [], [], []
     for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
         if not line.strip():

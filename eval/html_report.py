@@ -5,8 +5,11 @@
 
 The page has an index of articles (share of sentences per label), the
 cross-outlet view (sentences of different articles that carry the same claim,
-with each article's label for it) and every article with its paragraphs, each
-sentence boxed in its label's colour. Labels scoring below --low-confidence
+with each article's label for it and who it is attributed to) and every article
+with its paragraphs, each sentence boxed in its label's colour. When the labels
+carry spans (a model with a span model), the source is underlined, the cue set
+in italics and the figure in bold, and each article opens with a "who is cited"
+table: every resolved source with the count of each label it stands behind. Labels scoring below --low-confidence
 are outlined and marked "?"; "show scores" prints every score inline (keyboard
 users can also tab through sentences to see all five). No network requests
 and no JavaScript.
@@ -61,6 +64,8 @@ th{background:#f6f6f6;text-align:left}
 .bar{display:inline-flex;width:120px;height:10px;vertical-align:middle}.bar i{display:block;height:10px}
 .badge{display:inline-block;padding:0 5px;border-radius:3px;font-size:12px;border-left:3px solid}
 label.toggle{font-size:14px;margin-left:.3em}
+.src{text-decoration:underline 2px;text-underline-offset:2px}.cue{font-style:italic;color:#333}.fig{font-weight:700}
+.who{font-size:13px;color:#333}table.cited{margin:.4em 0 .8em}
 """
 
 
@@ -191,15 +196,60 @@ def badge(label: str, low: bool = False) -> str:
     return f'<span class="badge" style="{_style(label)}">{escape(label)}{"?" if low else ""}</span>'
 
 
+SPAN_CLASS = {"source": "src", "cue": "cue", "figure": "fig"}
+
+
+def marked_text(r: dict) -> str:
+    """The sentence with its source, cue and figure spans marked (their offsets are the article's)."""
+    text, marks = r["text"], []
+    for kind, cls in SPAN_CLASS.items():
+        span = r.get(kind)
+        if span:
+            marks.append((span["start"] - r["start"], span["end"] - r["start"], cls, kind))
+    out, pos = [], 0
+    for start, end, cls, kind in sorted(marks):
+        if start < pos or not 0 <= start < end <= len(text):
+            continue  # overlapping or out-of-range spans are shown unmarked rather than garbled
+        out += [escape(text[pos:start]), f'<span class="{cls}" title="{kind}">{escape(text[start:end])}</span>']
+        pos = end
+    return "".join(out) + escape(text[pos:])
+
+
+def who(r: dict) -> str:
+    """Who a sentence's claim is attributed to, for tables: the resolved source, or why there is none."""
+    if r.get("source_resolved"):
+        return r["source_resolved"]
+    if r.get("source"):
+        return f"{r['source']['text']} (not resolved)"
+    return "no source named"
+
+
 def sentence_html(r: dict, low_conf: float) -> str:
     scores = r.get("scores") or {r["label"]: r.get("score", 1.0)}
     score = float(r.get("score", scores.get(r["label"], 1.0)))
     low = score < low_conf
     tip = "".join(f"<span>{escape(lab)} {float(scores.get(lab, 0)):.2f}</span>" for lab in LABELS)
+    if "source" in r and r["label"] != "unattributed":
+        tip += f"<span>who: {escape(who(r))}</span>"
     mark = "?" if low else ""
-    return (f'<span class="s{" low" if low else ""}" tabindex="0" style="{_style(r["label"])}">{escape(r["text"])}'
+    return (f'<span class="s{" low" if low else ""}" tabindex="0" style="{_style(r["label"])}">{marked_text(r)}'
             f'<span class="sc">{escape(r["label"])}{mark} {score:.2f}</span>'
             f'<span class="tip"><b>{escape(r["label"])}{mark}</b>{tip}</span></span>')
+
+
+def cited_table(recs: list[dict]) -> str:
+    """Per article: each resolved source with how many sentences of each sourced label rest on it."""
+    sourced = [lab for lab in LABELS if lab != "unattributed"]
+    table: dict[str, Counter] = defaultdict(Counter)
+    for r in recs:
+        if r["label"] != "unattributed":
+            table[who(r)][r["label"]] += 1
+    if not table:
+        return ""
+    rows = sorted(table.items(), key=lambda kv: (kv[0] == "no source named", -sum(kv[1].values()), kv[0]))
+    return ('<table class="cited"><tr><th>who is cited</th>' + "".join(f"<th>{lab}</th>" for lab in sourced) + "</tr>"
+            + "".join(f"<tr><td>{escape(name)}</td>" + "".join(f"<td>{c[lab] or ''}</td>" for lab in sourced) + "</tr>"
+                      for name, c in rows) + "</table>")
 
 
 def _share_bar(c: Counter, n: int) -> str:
@@ -220,6 +270,10 @@ def render(articles: dict[str, list[dict]], threshold: float = 0.75, embed_fn=No
              '<p class="legend">' + "".join(f'<span style="{_style(lab)}" title="{escape(DESCRIPTIONS[lab])}">'
                                             f"{escape(lab)}</span>" for lab in LABELS)
              + f'<span class="low" style="outline:2px dashed #555">label? = score &lt; {low_conf:.2f}</span></p>',
+             ('<p class="legend">Who said it: <span class="src">source</span> <span class="cue">cue</span> '
+              '<span class="fig">figure</span>; “who” is the source, with a “he” or “the spokesman” resolved to the '
+              "name given earlier in the article.</p>" if any("source" in r for recs in articles.values() for r in recs)
+              else ""),
              '<input type="checkbox" id="show-scores"><label class="toggle" for="show-scores">show every label and '
              "score inline</label> <span class=\"meta\">(or Tab through the sentences to see all five scores)</span>",
              "<main>"]
@@ -245,12 +299,14 @@ def render(articles: dict[str, list[dict]], threshold: float = 0.75, embed_fn=No
         c = Counter(r["label"] for r in g)
         head = Counter(r["text"] for r in g).most_common(1)[0][0]
         rows = [f'<tr><td><a href="#{anchors[aid]}">{escape(titles[aid])}</a></td><td>'
-                + "<br>".join(f"{badge(r['label'], float(r.get('score', 1)) < low_conf)} {escape(r['text'])}" for r in rs)
+                + "<br>".join(f"{badge(r['label'], float(r.get('score', 1)) < low_conf)}"
+                              + (f" <span class=who>— {escape(who(r))}</span>" if "source" in r else "")
+                              + f" {marked_text(r)}" for r in rs)
                 + "</td></tr>" for aid, rs in list(by_art.items())[:MAX_MEMBERS]]
         more = len(by_art) - MAX_MEMBERS
         parts.append(f'<details class="claim"><summary>{escape(head)} <span class="counts">— {len(by_art)} articles: '
                      + ", ".join(f"{c[lab]} {lab}" for lab in LABELS if c[lab]) + "</span></summary>"
-                     + '<table class="cross"><tr><th>article</th><th>its sentence(s) and label</th></tr>'
+                     + '<table class="cross"><tr><th>article</th><th>its sentence(s), label and who it rests on</th></tr>'
                      + "".join(rows) + "</table>"
                      + (f'<p class="counts">and {more} more article(s)</p>' if more > 0 else "") + "</details>")
 
@@ -265,8 +321,9 @@ def render(articles: dict[str, list[dict]], threshold: float = 0.75, embed_fn=No
         has_headline = headline(recs) is not None
         body = "".join(f'<p{" class=hl" if has_headline and p == min(paras) else ""}>'
                        + " ".join(sentence_html(r, low_conf) for r in rs) + "</p>" for p, rs in sorted(paras.items()))
+        cited = cited_table(recs) if any("source" in r for r in recs) else ""
         parts.append(f'<details class="art" id="{anchors[aid]}"{opened}><summary>{escape(titles[aid])} '
-                     f'<span class="counts">({escape(aid)}; {counts})</span></summary>{body}</details>')
+                     f'<span class="counts">({escape(aid)}; {counts})</span></summary>{cited}{body}</details>')
     parts.append("</main></body></html>")
     return "\n".join(parts)
 

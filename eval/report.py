@@ -76,6 +76,10 @@ def markdown(report: dict) -> str:
     for lab, row in zip(LABELS, report["confusion_matrix"]):
         lines.append(f"| {lab} | " + " | ".join(map(str, row)) + " |")
     lines += ["", "![confusion matrix](confusion_matrix.png)", ""]
+    if report.get("spans"):
+        from eval.spans import markdown as span_markdown
+
+        lines += span_markdown(report["spans"]) + [""]
     return "\n".join(lines)
 
 

@@ -69,6 +69,16 @@ def _weights_hash(model_dir: Path) -> str:
     return sha256_file(Path(model_dir) / "model.safetensors")
 
 
+def export_is_current(model_dir: str | Path, quantize: str | None) -> bool:
+    """Whether the cached graph exists and was exported from the weights now in the folder."""
+    path = onnx_path(Path(model_dir), quantize)
+    try:
+        meta = json.loads((path.parent / "inputs.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return path.is_file() and meta.get("model_sha256") == _weights_hash(Path(model_dir))
+
+
 class OnnxClassifier(Classifier):
     """Same interface as `Classifier`, running an exported graph in ONNX Runtime."""
 

@@ -8,6 +8,9 @@ Inputs: .txt files or folders of them, .jsonl ({"id", "text", ...}), .csv
 (--id-column/--text-column; FNC-1 bodies work as is), .html. Output: one record
 per sentence (article_id, index, paragraph, start, end, text, label, score,
 scores) as JSONL or CSV, written to a hidden file and renamed when complete.
+With a span model in the model folder (`spans/`, written by stance-train),
+records also say who said it: source, cue, figure ({"text", "start", "end"},
+offsets into the article, or null) and source_resolved / source_resolution.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from data.labels import LABELS
 from model.classifier import DTYPES
 
 FIELDS = ("article_id", "index", "paragraph", "start", "end", "text", "label", "score")
+SPAN_COLUMNS = tuple(f"{kind}{part}" for kind in ("source", "cue", "figure") for part in ("", "_start", "_end")) \
+    + ("source_resolved", "source_resolution")
 
 
 def sentence_stream(articles):
@@ -58,14 +63,14 @@ class Writer:
     without --overwrite.
     """
 
-    def __init__(self, path: Path, run: dict, resume: bool = False, overwrite: bool = False):
+    def __init__(self, path: Path, run: dict, resume: bool = False, overwrite: bool = False, spans: bool = False):
         from data.readers import DataError
 
         if path.suffix not in (".jsonl", ".csv"):
             raise DataError(f"{path}: output must end in .jsonl or .csv")
         if path.is_dir():
             raise DataError(f"{path}: is a folder; give an output file")
-        self.path, self.run = path, run
+        self.path, self.run, self.spans = path, run, spans
         self.tmp = path.parent / f".{path.name}.part"
         self.progress = path.parent / f".{path.name}.progress"
         self.done = self.resume_bytes = 0
@@ -110,11 +115,13 @@ class Writer:
                 raise DataError(f"{self.path}: cannot write output ({e.strerror})") from None
         self.csv = csv.writer(self.f) if self.path.suffix == ".csv" else None
         if self.csv and not self.done:
-            self.csv.writerow(list(FIELDS) + [f"score_{l}" for l in LABELS])
+            self.csv.writerow(list(FIELDS) + [f"score_{l}" for l in LABELS] + list(SPAN_COLUMNS if self.spans else ()))
 
     def write(self, rec: dict) -> None:
         if self.csv:
-            self.csv.writerow([rec[k] for k in FIELDS] + [rec["scores"][l] for l in LABELS])
+            spans = [rec[k] and rec[k][part] for k in ("source", "cue", "figure") for part in ("text", "start", "end")] \
+                + [rec["source_resolved"], rec["source_resolution"]] if self.spans else []
+            self.csv.writerow([rec[k] for k in FIELDS] + [rec["scores"][l] for l in LABELS] + spans)
         else:
             self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
         self.done += 1
@@ -125,6 +132,21 @@ class Writer:
         tmp = self.progress.with_suffix(".tmp")
         tmp.write_text(json.dumps({"records": self.done, "bytes": self.f.tell(), "run": self.run}))
         os.replace(tmp, self.progress)
+
+    def last_article(self) -> list[dict]:
+        """The records already written for the last article of a resumed run (JSONL or CSV rows)."""
+        self.f.seek(0)
+        rows = csv.DictReader(self.f) if self.csv else map(json.loads, iter(self.f.readline, ""))
+        tail: list[dict] = []
+        for row in rows:
+            if tail and str(row["article_id"]) != str(tail[-1]["article_id"]):
+                tail = []
+            if self.csv:
+                row["start"] = int(row["start"])
+                row["source"] = {"text": row["source"], "start": int(row["source_start"])} if row.get("source") else None
+            tail.append(row)
+        self.f.seek(self.resume_bytes)
+        return tail
 
     def close(self) -> None:
         self.f.close()
@@ -147,7 +169,7 @@ def run_fingerprint(args, files: list[Path]) -> dict:
 
     weights = args.model / "model.safetensors"
     options = {k: getattr(args, k) for k in ("backend", "quantize", "dtype", "device", "id_column", "text_column",
-                                             "skip_bad")}
+                                             "skip_bad", "no_spans")}
     if args.quantize:  # dynamic int8 scales depend on batch-mates
         options["batch_size"] = args.batch_size
     stats = [(f, f.stat()) for f in files]
@@ -209,6 +231,42 @@ class DedupCache:
         return rows
 
 
+def resolve_backend(args) -> None:
+    """Turn --backend auto into a concrete path for this machine, and say which and why in one line.
+
+    An explicit --dtype or --quantize is a choice already made: it is kept."""
+    from model.classifier import pick_device
+    from model.paths import Path_, choose, cpu_flags, has_onnxruntime
+
+    if args.backend != "auto":
+        return
+    device = pick_device(args.device)
+    if args.quantize or args.dtype != "auto":
+        path = Path_("onnx" if args.quantize else "torch", "fp32" if args.quantize else args.dtype, args.quantize,
+                     "as asked")
+    else:
+        path = choose(device, cpu_flags(), has_onnxruntime())
+    if path.quantize and not onnx_ready(args.model):
+        path = Path_("torch", "fp32", None, f"the int8 graph could not be written into {args.model} (read-only?)")
+    args.backend, args.dtype, args.quantize = path.backend, path.dtype, path.quantize
+    print(f"inference path: {path}", file=sys.stderr)
+
+
+def onnx_ready(model_dir: Path) -> bool:
+    """The int8 graph, exported once and cached in the model folder (re-exported when the weights changed)."""
+    from model.backbone import ModelError
+    from model.onnx_backend import export, export_is_current
+
+    if export_is_current(model_dir, "int8"):
+        return True
+    print(f"note: exporting the int8 ONNX graph once into {model_dir / 'onnx'} (cached for later runs)", file=sys.stderr)
+    try:
+        export(model_dir, "int8")
+    except (OSError, ModelError):
+        return False
+    return True
+
+
 def load_classifier(args):
     from data.readers import DataError
 
@@ -242,6 +300,7 @@ def predict(args) -> None:
     from data.readers import check_csv_columns, input_files, iter_articles
     from model.backbone import check_model_dir
     from model.classifier import MAX_LENGTH
+    from model.spans import SPAN_DIR, SpanAnnotator, load_tagger
 
     # Everything a user can get wrong is checked before the model loads (seconds).
     files = input_files(args.input)
@@ -249,20 +308,27 @@ def predict(args) -> None:
         if f.suffix.lower() == ".csv":
             check_csv_columns(f, args.id_column, args.text_column)
     check_model_dir(args.model)
+    resolve_backend(args)
     if args.html and args.html.is_dir():
         from data.readers import DataError
 
         raise DataError(f"{args.html}: is a folder; give an HTML file")
-    out = Writer(args.output, run_fingerprint(args, files), args.resume, args.overwrite)
+    has_spans = not args.no_spans and (args.model / SPAN_DIR / "config.json").is_file()
+    out = Writer(args.output, run_fingerprint(args, files), args.resume, args.overwrite, spans=has_spans)
     articles = iter_articles(files, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
     score = None
+    torch.set_num_threads(args.threads)
     if args.engine == "local":
-        torch.set_num_threads(args.threads)
         score = DedupCache(load_classifier(args), args.batch_size)
+    spans = SpanAnnotator(load_tagger(args.model, args.device, args.dtype if args.backend == "torch" else "fp32"),
+                          args.batch_size) if has_spans else None
     out.open()
     skip, n = out.done, out.done
     if skip:
         print(f"resuming after {skip} sentences already labelled (same inputs, model and options)", file=sys.stderr)
+        if spans:  # "he" in the first new sentence may name someone from the part already written
+            for rec in out.last_article():
+                spans.speakers(rec)
     if score is not None:
         labelled = local_chunks(score, articles, skip, args.chunk_size)
     else:
@@ -276,6 +342,9 @@ def predict(args) -> None:
                     rec["label"] = LABELS[int(p.argmax())]
                     rec["score"] = round(float(p.max()), 6)
                     rec["scores"] = {lab: round(float(x), 6) for lab, x in zip(LABELS, p)}
+                if spans:
+                    spans(recs)
+                for rec in recs:
                     out.write(rec)
                 out.checkpoint()
                 n += len(recs)
@@ -316,10 +385,12 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--chunk-size", type=int, default=4096, help="sentences held in memory and written per checkpoint")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where the model runs")
     ap.add_argument("--dtype", default="auto", choices=DTYPES,
-                    help="torch weights: auto is fp32 on CPU (labels identical to fp32), fp16 on CUDA; "
+                    help="torch weights: auto follows --backend (with --backend torch: fp32 on CPU, fp16 on CUDA); "
                          "bf16 is about 1.8x faster on CPUs with AVX512-BF16 or AMX")
-    ap.add_argument("--backend", default="torch", choices=["torch", "onnx"],
-                    help="onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
+    ap.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
+                    help="auto: the fastest path this machine supports within a point of fp32 (bf16 on CPUs with "
+                         "AVX512-BF16/AMX, int8 ONNX on VNNI CPUs, fp32 elsewhere, fp16 on CUDA), said in one line; "
+                         "onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
     ap.add_argument("--quantize", choices=["int8"], default=None, help="with --backend onnx: the int8 graph")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                     help="CPU threads for the model (with --engine ray: shared among the local workers)")
@@ -331,6 +402,8 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--id-column", default="Body ID", help="CSV column with the article id")
     ap.add_argument("--text-column", default="articleBody", help="CSV column with the article text")
     ap.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines instead of stopping")
+    ap.add_argument("--no-spans", action="store_true", help="labels only: skip the span model (source, cue, figure) "
+                    "even when the model folder has one")
     ap.add_argument("--html", type=Path, default=None, help="also write a self-contained HTML report (JSONL output only)")
     ap.add_argument("--html-threshold", type=float, default=0.75,
                     help="cosine similarity at which sentences of different articles count as the same claim")

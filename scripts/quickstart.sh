@@ -10,6 +10,7 @@ Creates .venv, installs the project, then runs the main job:
   stance-build   real gold (the corpora in ../shared/corpora beside this checkout, or CORPUS_DIR)
                  plus the bundled team-written corpus -> runs/quickstart/data
   stance-train   the quick recipe train/configs/quickstart.yaml -> runs/quickstart/model
+                 (the classifier, and the span model for who said it in model/spans)
   stance-eval    scores on the real test split, per source -> runs/quickstart/report
   stance-predict the example articles in data/examples -> predictions.jsonl and predictions.html
 
@@ -63,9 +64,14 @@ m = json.load(open(sys.argv[1]))
 print(f"  test split macro-F1 {m['test']['test_macro_f1']:.3f} on {', '.join(m.get('test_by_source', {})) or 'the test split'}:")
 for src, s in m.get("test_by_source", {}).items():
     print(f"    {src:8s} {s['macro_f1']:.3f} on {s['n']} sentences ({text_kind(src)}, never seen in training)")
+t = m.get("spans", {}).get("test")
+if t:
+    print(f"  who said it (span model), on {t['sentences']} real test sentences, exact / token-overlap F1: "
+          + ", ".join(f"{k} {t[k]['exact']['f1']:.3f} / {t[k]['overlap']['f1']:.3f}" for k in ("source", "cue", "figure")))
 PY
 )
   model:       $OUT/model        (pipeline("text-classification", model="$OUT/model"))
+  span model:  $OUT/model/spans  (pipeline("token-classification", model="$OUT/model/spans", aggregation_strategy="simple"))
   report:      $OUT/report/report.md
   predictions: $OUT/predictions.jsonl
   HTML view:   $OUT/predictions.html

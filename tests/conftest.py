@@ -28,6 +28,26 @@ SENTENCES = {
 }
 
 
+# Who said it in each of them (span texts inside the sentence), as data/GUIDELINES.md marks them.
+SPANS = {
+    "asserted": {"source": "The harbour authority", "cue": "said", "figure": None},
+    "disputed": {"source": "The mayor", "cue": "denied", "figure": None},
+    "unverified": {"source": None, "cue": "could not be independently verified", "figure": None},
+    "official_figure": {"source": "The health ministry", "cue": "said", "figure": "41 people"},
+}
+
+
+def span_record(corpus: str, aid: str, s) -> dict | None:
+    from data.segment import sentence_hash
+
+    marks = SPANS.get(label_of(s.text))
+    if marks is None:
+        return None
+    offsets = {k: None if v is None else [s.text.index(v), s.text.index(v) + len(v)] for k, v in marks.items()}
+    return {"corpus": corpus, "article_id": aid, "start": s.start, "end": s.end, "sha1": sentence_hash(s.text),
+            **offsets, "annotator": "test"}
+
+
 def article_text(k: int, n: int = 6) -> str:
     order = [LABELS[(k + i) % len(LABELS)] for i in range(n)]
     return f"Headline number {k} for the mini corpus\n" + " ".join(SENTENCES[lab] for lab in order)
@@ -59,6 +79,9 @@ def mini_corpus(tmp_path: Path):
         recs = [make_record(name, aid, s.start, s.end, s.text, label_of(s.text), "test")
                 for aid, text in arts.items() for s in segment(text)]
         write_records(ann / f"{name}.jsonl", recs)
+        spans = [r for aid, text in arts.items() for s in segment(text) if (r := span_record(name, aid, s))]
+        (ann / "spans").mkdir(exist_ok=True)
+        (ann / "spans" / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in spans))
     # the bundled authored corpus always loads, so its labels come along
     (ann / "authored.jsonl").write_bytes((ROOT / "data" / "annotations" / "authored.jsonl").read_bytes())
     return corpus, ann
@@ -79,6 +102,29 @@ def tiny_model(tmp_path_factory) -> Path:
     BertForSequenceClassification(config).save_pretrained(path)
     tok.save_pretrained(path)
     (path / "stance_config.json").write_text(json.dumps({"use_context": True, "max_length": 128}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_span_model(tiny_model, tmp_path_factory) -> Path:
+    """tiny_model plus a randomly initialised span model in its spans/ folder (the layout stance-train writes)."""
+    import shutil
+
+    from transformers import AutoTokenizer, BertConfig, BertForTokenClassification
+
+    from model.spans import TAGS
+
+    path = tmp_path_factory.mktemp("tiny_span_model") / "model"
+    shutil.copytree(tiny_model, path)
+    tok = AutoTokenizer.from_pretrained(path)
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512, num_labels=len(TAGS),
+                        id2label=dict(enumerate(TAGS)), label2id={t: i for i, t in enumerate(TAGS)})
+    import torch
+
+    torch.manual_seed(0)
+    BertForTokenClassification(config).save_pretrained(path / "spans")
+    tok.save_pretrained(path / "spans")
     return path
 
 

@@ -72,7 +72,11 @@ def test_resume_refuses_a_changed_run_and_never_drops_a_partial_one(tiny_model, 
     res = _predict(tiny_model, [other], out, "--resume")
     assert res.returncode == 2 and "cannot resume" in res.stderr
     # other label-changing options: refused
-    res = _predict(tiny_model, [arts], out, "--resume", "--dtype", "bf16", "--device", "cpu")
+    from model.paths import choose, cpu_flags, has_onnxruntime
+
+    auto = choose("cpu", cpu_flags(), has_onnxruntime())  # what the interrupted run used on this machine
+    other = "fp32" if auto.dtype == "bf16" or auto.quantize else "bf16"
+    res = _predict(tiny_model, [arts], out, "--resume", "--dtype", other, "--device", "cpu")
     assert res.returncode == 2 and "--dtype" in res.stderr
     # no --resume: the partial run is kept and the choice is spelled out
     res = _predict(tiny_model, [arts], out)

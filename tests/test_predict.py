@@ -74,7 +74,7 @@ def test_onnx_backend_agrees_with_torch(tiny_model, tmp_path):
     res = run_cli("scripts/export_onnx.py", "--model", str(model), "--quantize", "int8")
     assert res.returncode == 0, res.stderr[-2000:]
     outs = {}
-    for name, extra in (("torch", []), ("onnx", ["--backend", "onnx"]), ("int8", ["--backend", "onnx", "--quantize", "int8"])):
+    for name, extra in (("torch", ["--backend", "torch"]), ("onnx", ["--backend", "onnx"]), ("int8", ["--backend", "onnx", "--quantize", "int8"])):
         outs[name] = tmp_path / f"{name}.jsonl"
         r = run_cli("scripts/predict.py", "--model", str(model), "--input", str(ROOT / "data" / "examples"),
                     "--output", str(outs[name]), "--quiet", *extra)

@@ -35,6 +35,8 @@ def main(argv=None) -> None:
     ap.add_argument("--pool-size", type=int, default=None, help="with --teacher: label at most N pool sentences")
     ap.add_argument("--distil-temperature", type=float, default=None, help="with --teacher: soften the teacher's "
                     "probabilities by T (default 1: the teacher is already calibrated)")
+    ap.add_argument("--no-spans", action="store_true", help="train the classifier only, without the span model "
+                    "(source, cue, figure) that otherwise goes into OUTPUT_DIR/spans")
     ap.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="where to train (auto: CUDA if present)")
     ap.add_argument("--resume", "--resume_from_checkpoint", nargs="?", const=True, default=False, metavar="CHECKPOINT",
                     help="continue from the last complete checkpoint in --output-dir (or from CHECKPOINT)")

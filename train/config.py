@@ -26,10 +26,23 @@ class DistilConfig:
 
 
 @dataclass
+class SpanConfig:
+    """The span model (who said it), trained after the classifier into <output-dir>/spans."""
+    enabled: bool = True
+    base_model: str = "classifier"  # "classifier": start from the just-trained classifier's encoder; or a backbone
+    layers: int | None = None     # keep only the backbone's first N layers (faster; tagging is mostly lexical)
+    negatives: float | None = None  # unattributed (span-free) sentences kept per span-marked one; None: all
+    epochs: float = 5
+    learning_rate: float = 5e-5
+    batch_size: int = 32
+
+
+@dataclass
 class Recipe:
     model: ModelConfig = field(default_factory=ModelConfig)
     training: dict = field(default_factory=dict)
     distillation: DistilConfig = field(default_factory=DistilConfig)
+    spans: SpanConfig = field(default_factory=SpanConfig)
 
 
 def load_recipe(path: Path | None) -> Recipe:
@@ -42,7 +55,7 @@ def load_recipe(path: Path | None) -> Recipe:
         raise DataError(f"{path}: config file not found") from None
     except yaml.YAMLError as e:
         raise DataError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
-    for section, cls in (("model", ModelConfig), ("distillation", DistilConfig)):
+    for section, cls in (("model", ModelConfig), ("distillation", DistilConfig), ("spans", SpanConfig)):
         known = {f.name for f in fields(cls)}
         unknown = set(raw.get(section) or {}) - known
         if unknown:
@@ -51,4 +64,4 @@ def load_recipe(path: Path | None) -> Recipe:
     if raw.get("model", {}).get("class_weighting", "none") not in ("none", "inverse", "sqrt_inverse"):
         raise DataError(f"{path}: class_weighting must be none, inverse or sqrt_inverse")
     return Recipe(ModelConfig(**(raw.get("model") or {})), dict(raw.get("training") or {}),
-                  DistilConfig(**(raw.get("distillation") or {})))
+                  DistilConfig(**(raw.get("distillation") or {})), SpanConfig(**(raw.get("spans") or {})))

@@ -56,24 +56,27 @@ def read_sheet(path: Path, sentence, labels: dict) -> dict[tuple, dict]:
     return out
 
 
-def span_agreement(a: dict, b: dict, sentence) -> dict:
-    """Exact-match F1 and token-overlap F1 (pooled over sentences) per span type."""
+def span_agreement(first: list[dict], second: list[dict]) -> dict:
+    """Exact-match and token-overlap F1 per span type between two passes over the same sentences,
+    scored by the harness's own function (eval.spans), so agreement and model scores compare."""
+    from eval.spans import score_spans
+
+    key = lambda r: (r["corpus"], str(r["article_id"]), r["start"])
+    a, b = {key(r): r for r in first}, {key(r): r for r in second}
     keys = sorted(set(a) & set(b))
-    out = {"sentences": len(keys)}
-    for kind in SPAN_TYPES:
-        exact = na = nb = 0
-        overlap = ta = tb = 0
-        for k in keys:
-            x, y = a[k][kind], b[k][kind]
-            na, nb = na + (x is not None), nb + (y is not None)
-            exact += x is not None and x == y
-            text = sentence(k).text
-            toks = lambda s: set() if s is None else {i for i, ch in enumerate(text) if s[0] <= i < s[1] and not ch.isspace()}
-            tx, ty = toks(x), toks(y)
-            overlap, ta, tb = overlap + len(tx & ty), ta + len(tx), tb + len(ty)
-        out[kind] = {"first": na, "second": nb, "exact_f1": round(2 * exact / (na + nb), 3) if na + nb else None,
-                     "overlap_f1": round(2 * overlap / (ta + tb), 3) if ta + tb else None,
-                     "both_none": sum(a[k][kind] is None and b[k][kind] is None for k in keys)}
+    m = score_spans([a[k]["text"] for k in keys], [a[k] for k in keys], [b[k] for k in keys])
+    return {"sentences": len(keys), "metric": "exact match; token overlap pooled over spans (as Citron)"} | {
+        kind: {"first": m[kind]["gold"], "second": m[kind]["predicted"], "exact_f1": round(m[kind]["exact"]["f1"], 3),
+               "overlap_f1": round(m[kind]["overlap"]["f1"], 3),
+               "both_none": sum(a[k][kind] is None and b[k][kind] is None for k in keys)} for kind in SPAN_TYPES}
+
+
+def joined(records: list[dict], corpora) -> list[dict]:
+    from data.annotations import join_spans
+
+    out = []
+    for corpus in sorted({r["corpus"] for r in records}):
+        out += join_spans([r for r in records if r["corpus"] == corpus], corpora[corpus])
     return out
 
 
@@ -83,17 +86,28 @@ def main() -> None:
     ap.add_argument("--corpus-dir", type=Path, default=Path("../shared/corpora"))
     ap.add_argument("--annotations", type=Path, default=Path("data/annotations"))
     ap.add_argument("--report", type=Path, default=Path("data/agreement_spans.json"))
+    ap.add_argument("--agreement-only", action="store_true", help="recompute agreement from the committed span files")
     args = ap.parse_args()
 
     sentence = SentenceLookup(args.corpus_dir)
     labels = {(r["corpus"], r["article_id"], r["start"]): r["label"]
               for f in args.annotations.glob("*.jsonl") for r in map(json.loads, f.open())}
+    from data.build import load_corpora
+
+    corpora = load_corpora(args.corpus_dir)
+    if args.agreement_only:  # from the committed span files: first pass vs the second pass
+        first = [r for f in sorted((args.annotations / "spans").glob("*.jsonl")) for r in map(json.loads, f.open())]
+        second = list(map(json.loads, (args.annotations / "spans" / "second_pass" / "overlap.jsonl").open()))
+        report = span_agreement(joined(first, corpora), joined(second, corpora))
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
+        print(json.dumps(report))
+        return
     first = {}
     for sheet in sorted(args.work.glob("out/sbatch*.jsonl")):
         first.update(read_sheet(sheet, sentence, labels))
     second = read_sheet(args.work / "out" / "soverlap.jsonl", sentence, labels) \
         if (args.work / "out" / "soverlap.jsonl").exists() else {}
-    report = span_agreement(first, second, sentence)
+    report = span_agreement(joined(list(first.values()), corpora), joined(list(second.values()), corpora))
     args.report.write_text(json.dumps(report, indent=2) + "\n")
     by_corpus = defaultdict(list)
     for k in sorted(first, key=lambda k: (k[0], int(k[1]) if k[1].isdigit() else k[1], k[2])):
