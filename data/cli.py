@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 
@@ -36,6 +37,20 @@ def publish(path: Path) -> None:
     paths = [Path(path), *Path(path).rglob("*")] if Path(path).is_dir() else [Path(path)]
     for p in paths:
         os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file whole or not at all: a reader never sees half of it, a crash leaves the old one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        publish(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def run(fn, debug: bool = False) -> None:

@@ -15,13 +15,12 @@ come back: the import refuses a task whose text no longer matches its hash.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from html import escape
 from pathlib import Path
 
 from data.annotations import SPAN_TYPES, make_record, write_records
+from data.cli import write_atomic
 from data.labels import DESCRIPTIONS, LABELS
 from data.readers import DataError
 from data.segment import segment, sentence_hash
@@ -53,21 +52,6 @@ def label_config() -> str:
   </Choices>
 </View>
 """
-
-
-def write_atomic(path: Path, text: str) -> None:
-    from data.cli import publish
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        publish(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- export -------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections import Counter, defaultdict
 from html import escape
 from pathlib import Path

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from data.cli import write_atomic  # noqa: F401 (eval's writers import it from here)
 from data.labels import LABELS
 from eval.data import EvalSet
 from eval import baselines
@@ -39,21 +38,6 @@ def evaluate_all(es: EvalSet, predictions: list[int]) -> dict:
     report["baselines"] = {name: score(p, es.labels) for name, p in systems.items()}
     report["by_source"] = by_source(predictions, es.labels, es.sources)
     return report
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    from data.cli import publish
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        publish(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def markdown(report: dict) -> str:

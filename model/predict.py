@@ -19,6 +19,8 @@ import csv
 import json
 import os
 import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from data.cli import ArgumentParser, run
@@ -133,20 +135,17 @@ class Writer:
         tmp.write_text(json.dumps({"records": self.done, "bytes": self.f.tell(), "run": self.run}))
         os.replace(tmp, self.progress)
 
-    def last_article(self) -> list[dict]:
-        """The records already written for the last article of a resumed run (JSONL or CSV rows)."""
+    def written(self):
+        """The records of the interrupted run that --resume keeps, parsed (JSONL or CSV rows)."""
         self.f.seek(0)
         rows = csv.DictReader(self.f) if self.csv else map(json.loads, iter(self.f.readline, ""))
-        tail: list[dict] = []
-        for row in rows:
-            if tail and str(row["article_id"]) != str(tail[-1]["article_id"]):
-                tail = []
+        for _, row in zip(range(self.done), rows):
             if self.csv:
                 row["start"] = int(row["start"])
+                row["scores"] = {lab: float(row[f"score_{lab}"]) for lab in LABELS}
                 row["source"] = {"text": row["source"], "start": int(row["source_start"])} if row.get("source") else None
-            tail.append(row)
+            yield row
         self.f.seek(self.resume_bytes)
-        return tail
 
     def close(self) -> None:
         self.f.close()
@@ -212,6 +211,20 @@ class DedupCache:
         self.clf, self.batch_size, self.max_items = clf, batch_size, max_items
         self.cache: "OrderedDict[tuple, object]" = OrderedDict()
         self.hits = 0
+
+    def remember(self, record: dict, previous: dict | None) -> None:
+        """Cache the scores of a record already written (a resumed run), in output order.
+
+        Without this, a repeat of an earlier sentence would be scored again in another batch,
+        and int8's per-batch scales would give it other digits than the uninterrupted run."""
+        import numpy as np
+
+        same = previous is not None and str(previous["article_id"]) == str(record["article_id"])
+        key = (record["text"], previous["text"] if same and self.clf.use_context else "")
+        self.cache[key] = np.asarray([record["scores"][lab] for lab in LABELS], dtype=np.float64)
+        self.cache.move_to_end(key)
+        if len(self.cache) > self.max_items:
+            self.cache.popitem(last=False)
 
     def __call__(self, texts: list[str], contexts: list[str]):
         keys = [(t, c if self.clf.use_context else "") for t, c in zip(texts, contexts)]
@@ -283,17 +296,52 @@ def load_classifier(args):
     return Classifier.load(args.model, args.device, args.dtype)
 
 
-def local_chunks(score: DedupCache, articles, skip: int, chunk_size: int):
+class Clock:
+    """Wall time per stage of one run, for `--timings` (where the time of a whole process goes)."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - t0
+
+    def report(self, started: float) -> str:
+        """One line; `start` is interpreter start-up plus imports, from the process's own start time."""
+        try:
+            import psutil
+
+            start = started - psutil.Process().create_time()
+        except ImportError:
+            start = float("nan")
+        stages = {"start + imports": start, **self.seconds}
+        return "timings: " + json.dumps({k: round(v, 2) for k, v in stages.items()})
+
+
+def local_chunks(score: DedupCache, articles, skip: int, chunk_size: int, clock: Clock):
     """The local engine: segment, deduplicate and label in this process, chunk by chunk."""
     from itertools import islice
 
     # output order is deterministic, so the first `skip` sentences are the ones already written
-    for chunk in chunks(islice(sentence_stream(articles), skip, None), chunk_size):
+    stream = chunks(islice(sentence_stream(articles), skip, None), chunk_size)
+    while True:
+        with clock("read + segment"):
+            chunk = next(stream, None)
+        if chunk is None:
+            return
         recs = [r for r, _ in chunk]
-        yield recs, score([r["text"] for r in recs], [c for _, c in chunk])
+        with clock("label"):
+            probs = score([r["text"] for r in recs], [c for _, c in chunk])
+        yield recs, probs
 
 
-def predict(args) -> None:
+def predict(args, clock: Clock | None = None) -> None:
+    clock = clock or Clock()
+    started = time.time()
     import torch
     from tqdm import tqdm
 
@@ -303,12 +351,14 @@ def predict(args) -> None:
     from model.spans import SPAN_DIR, SpanAnnotator, load_tagger
 
     # Everything a user can get wrong is checked before the model loads (seconds).
-    files = input_files(args.input)
-    for f in files:
-        if f.suffix.lower() == ".csv":
-            check_csv_columns(f, args.id_column, args.text_column)
-    check_model_dir(args.model)
-    resolve_backend(args)
+    with clock("checks"):
+        files = input_files(args.input)
+        for f in files:
+            if f.suffix.lower() == ".csv":
+                check_csv_columns(f, args.id_column, args.text_column)
+        check_model_dir(args.model)
+    with clock("path choice (+ one-off ONNX export)"):
+        resolve_backend(args)
     if args.html and args.html.is_dir():
         from data.readers import DataError
 
@@ -318,19 +368,28 @@ def predict(args) -> None:
     articles = iter_articles(files, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
     score = None
     torch.set_num_threads(args.threads)
-    if args.engine == "local":
-        score = DedupCache(load_classifier(args), args.batch_size)
-    spans = SpanAnnotator(load_tagger(args.model, args.device, args.dtype if args.backend == "torch" else "fp32"),
-                          args.batch_size) if has_spans else None
+    with clock("model load"):
+        if args.engine == "local":
+            score = DedupCache(load_classifier(args), args.batch_size)
+        spans = SpanAnnotator(load_tagger(args.model, args.device, args.dtype if args.backend == "torch" else "fp32"),
+                              args.batch_size) if has_spans else None
     out.open()
     skip, n = out.done, out.done
     if skip:
         print(f"resuming after {skip} sentences already labelled (same inputs, model and options)", file=sys.stderr)
+        last_article, prev = [], None
+        for rec in out.written():
+            if score is not None:  # a repeat of this sentence gets the scores the run without the break gave it
+                score.remember(rec, prev)
+            if prev is None or str(prev["article_id"]) != str(rec["article_id"]):
+                last_article = []
+            last_article.append(rec)
+            prev = rec
         if spans:  # "he" in the first new sentence may name someone from the part already written
-            for rec in out.last_article():
+            for rec in last_article:
                 spans.speakers(rec)
     if score is not None:
-        labelled = local_chunks(score, articles, skip, args.chunk_size)
+        labelled = local_chunks(score, articles, skip, args.chunk_size, clock)
     else:
         from model.ray_engine import labelled_chunks
 
@@ -343,10 +402,12 @@ def predict(args) -> None:
                     rec["score"] = round(float(p.max()), 6)
                     rec["scores"] = {lab: round(float(x), 6) for lab, x in zip(LABELS, p)}
                 if spans:
-                    spans(recs)
-                for rec in recs:
-                    out.write(rec)
-                out.checkpoint()
+                    with clock("spans"):
+                        spans(recs)
+                with clock("write"):
+                    for rec in recs:
+                        out.write(rec)
+                    out.checkpoint()
                 n += len(recs)
                 bar.update(len(recs))
     except KeyboardInterrupt:
@@ -357,19 +418,23 @@ def predict(args) -> None:
     except BaseException:
         out.abort()
         raise
-    out.close()
+    with clock("write"):
+        out.close()
     detail = f" ({score.hits} duplicates reused, {score.clf.truncated} truncated to {MAX_LENGTH} tokens)" if score else ""
     print(f"{n} sentences labelled{detail} -> {args.output}")
     if args.html:
         from eval.html_report import write_html
 
         try:
-            write_html(args.output, args.html, args.html_threshold, quiet=args.quiet)
+            with clock("html"):
+                write_html(args.output, args.html, args.html_threshold, quiet=args.quiet)
         except KeyboardInterrupt:
             print(f"\ninterrupted while writing the HTML view; the labels are complete in {args.output}; "
                   f"write the view with: stance-html --predictions {args.output} --output {args.html}", file=sys.stderr)
             raise SystemExit(130) from None
         print(f"HTML report -> {args.html}")
+    if args.timings:
+        print(clock.report(started), file=sys.stderr)
 
 
 def build_parser() -> ArgumentParser:
@@ -408,6 +473,8 @@ def build_parser() -> ArgumentParser:
     ap.add_argument("--html-threshold", type=float, default=0.75,
                     help="cosine similarity at which sentences of different articles count as the same claim")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--timings", action="store_true",
+                    help="end with one stderr line of seconds per stage (start-up, model load, segmentation, ...)")
     ap.add_argument("--debug", action="store_true", help="show tracebacks")
     return ap
 

@@ -11,6 +11,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+# --backend auto picks by CPU: pin the plain fp32 path so results do not depend on the test machine and no
+# test writes an ONNX export into a shared model fixture (tests/test_paths.py forces the other paths).
+os.environ["STANCE_CPU_FLAGS"] = "avx2"
 
 from data.annotations import make_record, write_records  # noqa: E402
 from data.labels import ID2LABEL, LABEL2ID, LABELS  # noqa: E402

@@ -75,7 +75,7 @@ def test_resume_refuses_a_changed_run_and_never_drops_a_partial_one(tiny_model, 
     from model.paths import choose, cpu_flags, has_onnxruntime
 
     auto = choose("cpu", cpu_flags(), has_onnxruntime())  # what the interrupted run used on this machine
-    other = "fp32" if auto.dtype == "bf16" or auto.quantize else "bf16"
+    other = "fp32" if auto.dtype == "bf16" else "bf16"
     res = _predict(tiny_model, [arts], out, "--resume", "--dtype", other, "--device", "cpu")
     assert res.returncode == 2 and "--dtype" in res.stderr
     # no --resume: the partial run is kept and the choice is spelled out

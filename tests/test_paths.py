@@ -14,7 +14,8 @@ from tests.conftest import ROOT
 
 @pytest.mark.parametrize("device,flags,ort,expected", [
     ("cuda", {"avx2"}, True, ("torch", "fp16", None)),
-    ("cpu", {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"}, True, ("torch", "bf16", None)),
+    ("cpu", {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"}, True, ("onnx", "fp32", "int8")),
+    ("cpu", {"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}, False, ("torch", "bf16", None)),
     ("cpu", {"avx2", "avx512f", "avx512_vnni"}, True, ("onnx", "fp32", "int8")),
     ("cpu", {"avx2", "avx_vnni"}, True, ("onnx", "fp32", "int8")),
     ("cpu", {"avx2", "avx512_vnni"}, False, ("torch", "fp32", None)),

@@ -3,6 +3,7 @@
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +20,15 @@ def _archive(path, n_articles=60):
     path.write_text("".join(json.dumps({"id": f"a{i}", "text": f"Story {i}. " + text}) + "\n" for i in range(n_articles)))
 
 
-def test_sigkill_then_resume_equals_clean_run(tiny_model, tmp_path):
+@pytest.mark.parametrize("flags", ["avx2", "avx2,avx512_vnni"])  # torch fp32; ONNX int8 (per-batch scales)
+def test_sigkill_then_resume_equals_clean_run(tiny_model, tmp_path, flags):
     src = tmp_path / "in.jsonl"
     _archive(src)
-    base = [sys.executable, str(ROOT / "scripts" / "predict.py"), "--model", str(tiny_model), "--input", str(src),
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model, model)  # auto on a VNNI CPU writes its int8 export into the model folder
+    base = [sys.executable, str(ROOT / "scripts" / "predict.py"), "--model", str(model), "--input", str(src),
             "--quiet", "--chunk-size", "16"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "STANCE_CPU_FLAGS": flags}
     assert subprocess.run(base + ["--output", str(tmp_path / "clean.jsonl")], env=env).returncode == 0
     out = tmp_path / "chaos.jsonl"
     rng = random.Random(0)
