@@ -347,7 +347,8 @@ def predict(args, clock: Clock | None = None) -> None:
 
     from data.readers import check_csv_columns, input_files, iter_articles
     from model.backbone import check_model_dir
-    from model.classifier import MAX_LENGTH
+    from model.classifier import MAX_LENGTH, pick_device
+    from model.paths import span_dtype
     from model.spans import SPAN_DIR, SpanAnnotator, load_tagger
 
     # Everything a user can get wrong is checked before the model loads (seconds).
@@ -371,7 +372,8 @@ def predict(args, clock: Clock | None = None) -> None:
     with clock("model load"):
         if args.engine == "local":
             score = DedupCache(load_classifier(args), args.batch_size)
-        spans = SpanAnnotator(load_tagger(args.model, args.device, args.dtype if args.backend == "torch" else "fp32"),
+        spans = SpanAnnotator(load_tagger(args.model, args.device, span_dtype(args.dtype, args.backend,
+                                                                              pick_device(args.device))),
                               args.batch_size) if has_spans else None
     out.open()
     skip, n = out.done, out.done
