@@ -273,10 +273,20 @@ def onnx_ready(model_dir: Path) -> bool:
     if export_is_current(model_dir, "int8"):
         return True
     print(f"note: exporting the int8 ONNX graph once into {model_dir / 'onnx'} (cached for later runs)", file=sys.stderr)
-    try:
-        export(model_dir, "int8")
+    import logging
+    import warnings
+
+    root = logging.getLogger()
+    level = root.level
+    try:  # the tracer's and the quantiser's advice is for people writing exporters, not for this user
+        root.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            export(model_dir, "int8")
     except (OSError, ModelError):
         return False
+    finally:
+        root.setLevel(level)
     return True
 
 

@@ -164,8 +164,9 @@ class Speakers:
     def __call__(self, rec: dict) -> None:
         """Fill `source_resolved` and `source_resolution` of one record.
 
-        A pronoun or bare role gets the nearest earlier named source of the same article
-        ("earlier mention"), or no name ("not found"). A surname alone takes the fuller
+        A pronoun gets the nearest earlier named source of the same article ("earlier
+        mention"), a bare role the nearest one that contains its head word ("the governor" ->
+        "regional governor Oskar Trevan"), else no name ("not found"). A surname alone takes the fuller
         name it was introduced with ("Subroto" -> "Indonesian Energy Minister Subroto").
         Everything else is its own canonical name ("as written").
         """
@@ -178,7 +179,14 @@ class Speakers:
         kind = source_kind(src["text"], src["start"] == rec["start"])
         resolved, how = src["text"], "as written"
         if kind in ("pronoun", "role"):
-            resolved, how = (self.named[-1], "earlier mention") if self.named else (None, "not found")
+            # A role names what it refers to: "the ministry" is an earlier ministry, never the engineer
+            # quoted last; a pronoun can only be the latest name.
+            head = WORD.findall(src["text"])[-1].lower().removesuffix("'s") if kind == "role" else None
+            fits = [n for n in self.named if head is None or head in (w.lower() for w in WORD.findall(n))]
+            resolved, how = (fits[-1], "earlier mention") if fits else (None, "not found")
+            if fits:  # mentioned again: the likeliest referent of the next "he"
+                self.named.remove(resolved)
+                self.named.append(resolved)
         elif kind == "named":
             words = WORD.findall(src["text"])
             fuller = [n for n in self.named if len(words) == 1 and n.split()[-1] == words[0] and n != src["text"]]

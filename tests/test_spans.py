@@ -62,20 +62,27 @@ def test_pronouns_and_roles_resolve_to_the_nearest_earlier_name():
         rec("a", 0, "Indonesian Energy Minister Subroto"),
         rec("a", 60, "He"),
         rec("a", 90),                                   # no spans: nothing to resolve
-        rec("a", 120, "the central bank", 8),
+        rec("a", 120, "the central bank", 8),           # a role nobody earlier fits: said, not guessed
         rec("a", 180, "Subroto"),                       # a surname takes its fuller first mention
         rec("a", 220, "analysts"),                      # unnamed: stays as written
-        rec("a", 260, "the spokesman", 20),
+        rec("a", 250, "the Interior Ministry"),
+        rec("a", 290, "the minister", 20),              # a role: the nearest name with its head word
+        rec("a", 330, "he"),                            # a pronoun: the latest mention (the minister)
+        rec("a", 370, "the ministry"),                  # not the minister mentioned since
         rec("b", 0, "She"),                             # a new article: nobody named yet
     ])
+    subroto = "Indonesian Energy Minister Subroto"
     assert [(r["source_resolved"], r["source_resolution"]) for r in recs] == [
-        ("Indonesian Energy Minister Subroto", "as written"),
-        ("Indonesian Energy Minister Subroto", "earlier mention"),
+        (subroto, "as written"),
+        (subroto, "earlier mention"),
         (None, None),
-        ("Indonesian Energy Minister Subroto", "earlier mention"),
-        ("Indonesian Energy Minister Subroto", "earlier mention"),
+        (None, "not found"),
+        (subroto, "earlier mention"),
         ("analysts", "as written"),
-        ("Indonesian Energy Minister Subroto", "earlier mention"),
+        ("the Interior Ministry", "as written"),
+        (subroto, "earlier mention"),
+        (subroto, "earlier mention"),
+        ("the Interior Ministry", "earlier mention"),
         (None, "not found"),
     ]
 

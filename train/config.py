@@ -16,6 +16,7 @@ class ModelConfig:
     use_context: bool = False
     max_length: int = 128
     class_weighting: str = "sqrt_inverse"
+    layers: int | None = None     # keep only the backbone's first N transformer layers (a faster, smaller model)
 
 
 @dataclass

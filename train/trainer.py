@@ -116,7 +116,8 @@ def train(args) -> None:
     try:
         tokenizer = AutoTokenizer.from_pretrained(base)
         model = AutoModelForSequenceClassification.from_pretrained(
-            base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID, use_safetensors=True)
+            base, num_labels=len(LABELS), id2label=ID2LABEL, label2id=LABEL2ID, use_safetensors=True,
+            **({"num_hidden_layers": mc.layers} if mc.layers else {}))
     except (OSError, ValueError) as e:
         raise ModelError(f"{base}: cannot load base model ({str(e).splitlines()[0]})") from None
     tokenizer.model_max_length = mc.max_length
