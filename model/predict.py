@@ -465,8 +465,9 @@ def build_parser() -> ArgumentParser:
                     help="torch weights: auto follows --backend (with --backend torch: fp32 on CPU, fp16 on CUDA); "
                          "bf16 is about 1.8x faster on CPUs with AVX512-BF16 or AMX")
     ap.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
-                    help="auto: the fastest path this machine supports within a point of fp32 (bf16 on CPUs with "
-                         "AVX512-BF16/AMX, int8 ONNX on VNNI CPUs, fp32 elsewhere, fp16 on CUDA), said in one line; "
+                    help="auto: the fastest path this machine supports within a point of fp32 (int8 ONNX on VNNI CPUs "
+                         "with onnxruntime, else bf16 on CPUs with AVX512-BF16/AMX, fp32 elsewhere, fp16 on CUDA), "
+                         "said in one line; "
                          "onnx runs the graph written by scripts/export_onnx.py in ONNX Runtime (CPU)")
     ap.add_argument("--quantize", choices=["int8"], default=None, help="with --backend onnx: the int8 graph")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1,

@@ -165,6 +165,8 @@ def train(args) -> None:
         if split in tokenized and len(tokenized[split]):
             metrics[split] = trainer.evaluate(tokenized[split], metric_key_prefix=split)
     trainer.save_model(str(out))  # writes on the main process only
+    # The span model starts from the folder just written: no process may read it half-written.
+    trainer.accelerator.wait_for_everyone()
     if recipe.spans.enabled and not getattr(args, "no_spans", False) and has_span_data(dd):
         # The classifier's encoder has already learnt which words carry attribution and stance.
         span_base = str(out) if recipe.spans.base_model == "classifier" else resolve_base_model(recipe.spans.base_model)
