@@ -68,3 +68,21 @@ def test_learning_curve_runs_each_point_once(tiny_model, mini_corpus, tmp_path):
     bad = [("tiny" if a == f"tiny={cfg}" else a) for a in cmd]
     res = subprocess.run(bad, cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 2 and "NAME=CONFIG_FILE" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_shallower_model_keeps_the_first_layers_and_its_span_model_follows(tiny_model, mini_corpus, tmp_path):
+    from transformers import AutoConfig, pipeline
+
+    from data.build import build
+
+    corpus, ann = mini_corpus
+    build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
+    cfg = tmp_path / "shallow.yaml"  # as train/configs/fastest.yaml does with 3 of MiniLM's 6 layers
+    cfg.write_text(f"model: {{base_model: {tiny_model}, layers: 1}}\ntraining: {{max_steps: 2, report_to: none}}\n")
+    res = run_train("--data", str(tmp_path / "dd"), "--output-dir", str(tmp_path / "m"), "--config", str(cfg),
+                    "--device", "cpu")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert AutoConfig.from_pretrained(tiny_model).num_hidden_layers == 2
+    assert AutoConfig.from_pretrained(tmp_path / "m").num_hidden_layers == 1
+    assert AutoConfig.from_pretrained(tmp_path / "m" / "spans").num_hidden_layers == 1
+    assert pipeline("text-classification", model=str(tmp_path / "m"))("The mayor denied it.")[0]["label"]
