@@ -93,7 +93,6 @@ def write_records(path: Path, records: list[dict]) -> None:
     tmp.replace(path)
 
 
-
 def join_spans(records: list[dict], articles: dict[str, Article]) -> list[dict]:
     """Span records (`annotations/spans/`): each names a sentence like a label record, and each
     span as [start, end] offsets inside that sentence, or null. Returns the sentence text and

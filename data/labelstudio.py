@@ -99,21 +99,14 @@ def model_version(model_dir: Path) -> str:
 
 def span_predictor(model_dir: Path):
     """predict(texts, labels) -> per sentence {kind: {"text", "start", "end"} or None}, or None
-    where the model folder has no span model (or model.spans is not there yet)."""
-    if not (model_dir / "spans").is_dir():
-        return None
-    try:
-        import model.spans as spans
-    except ImportError:
-        return None
-    load = getattr(spans, "load_tagger", None)
-    tagger = load(model_dir) if load else None
+    where the model folder has no span model."""
+    from model.spans import for_label, load_tagger
+
+    tagger = load_tagger(model_dir)
     if tagger is None:
         return None
-    predict = getattr(spans, "predict_spans", None) or (lambda tagger, texts: tagger.predict(texts))
     # the product shows no spans on unattributed sentences and figures only on official_figure ones
-    shown = getattr(spans, "for_label", lambda found, label: found)
-    return lambda texts, labels: [shown(found, lab) for found, lab in zip(predict(tagger, texts), labels)]
+    return lambda texts, labels: [for_label(found, lab) for found, lab in zip(tagger.predict(texts), labels)]
 
 
 def scores(clf, units: list[dict]):

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from data.build import load_built
+from data.cli import write_atomic
 from data.labels import LABELS
 from eval import baselines
 from eval.metrics import score
-from eval.report import by_source, write_atomic
+from eval.report import by_source
 from eval.stats import bootstrap_ci, expected_calibration_error, grouped_folds, retemper
 from model.backbone import minilm_dir, sha256_file
 from model.classifier import Classifier

@@ -329,7 +329,7 @@ def render(articles: dict[str, list[dict]], threshold: float = 0.75, embed_fn=No
 
 def write_html(records_path: Path, out: Path, threshold: float = 0.75, low_conf: float = 0.6,
                quiet: bool = False) -> None:
-    from eval.report import write_atomic
+    from data.cli import write_atomic
 
     write_atomic(out, render(load_predictions(records_path), threshold, low_conf=low_conf, quiet=quiet))
 

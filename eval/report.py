@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from data.cli import write_atomic  # noqa: F401 (eval's writers import it from here)
+from data.cli import write_atomic
 from data.labels import LABELS
 from eval.data import EvalSet
 from eval import baselines

@@ -220,14 +220,17 @@ class DedupCache:
         import numpy as np
 
         same = previous is not None and str(previous["article_id"]) == str(record["article_id"])
-        key = (record["text"], previous["text"] if same and self.clf.use_context else "")
+        key = self.key(record["text"], previous["text"] if same else "")
         self.cache[key] = np.asarray([record["scores"][lab] for lab in LABELS], dtype=np.float64)
         self.cache.move_to_end(key)
         if len(self.cache) > self.max_items:
             self.cache.popitem(last=False)
 
+    def key(self, text: str, context: str) -> tuple[str, str]:
+        return text, context if self.clf.use_context else ""
+
     def __call__(self, texts: list[str], contexts: list[str]):
-        keys = [(t, c if self.clf.use_context else "") for t, c in zip(texts, contexts)]
+        keys = [self.key(t, c) for t, c in zip(texts, contexts)]
         todo = list(dict.fromkeys(k for k in keys if k not in self.cache))
         local = dict(zip(todo, self.clf.predict_proba([k[0] for k in todo], [k[1] for k in todo], self.batch_size)))
         self.hits += len(keys) - len(todo)
@@ -349,9 +352,8 @@ def local_chunks(score: DedupCache, articles, skip: int, chunk_size: int, clock:
         yield recs, probs
 
 
-def predict(args, clock: Clock | None = None) -> None:
-    clock = clock or Clock()
-    started = time.time()
+def predict(args) -> None:
+    clock, started = Clock(), time.time()
     import torch
     from tqdm import tqdm
 

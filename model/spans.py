@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from pathlib import Path
 
 from data.annotations import SPAN_TYPES
 from model.backbone import ModelError
@@ -99,7 +99,6 @@ class SpanTagger:
 
     def predict(self, texts: list[str], batch_size: int = 64) -> list[dict]:
         """For each sentence: kind -> {"text", "start", "end"} (offsets inside the sentence) or None."""
-        import numpy as np
         import torch
         from scipy.special import softmax
 

@@ -149,7 +149,7 @@ def simulate(args) -> None:
 
 
 def report(args, results: list[dict]) -> None:
-    from eval.report import write_atomic
+    from data.cli import write_atomic
 
     rare = ("disputed", "official_figure", "unverified")
     lines = [

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from data.cli import run  # noqa: E402
-from eval.report import _figure, _png, write_atomic  # noqa: E402
+from data.cli import write_atomic  # noqa: E402
+from eval.report import _figure, _png  # noqa: E402
 from model.classifier import DTYPES  # noqa: E402
 
 

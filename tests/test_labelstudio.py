@@ -140,15 +140,13 @@ def test_span_pre_annotations_when_the_model_has_a_span_model(tmp_path, seeds, t
     shutil.copytree(tiny_model, model)
     (model / "spans").mkdir()
 
-    def predict_spans(tagger, texts):
-        assert tagger == "tagger"
+    def predict(texts):
         return [{"source": {"text": t[:3], "start": 0, "end": 3}, "cue": None, "figure": None} for t in texts]
 
-    fake = types.SimpleNamespace(load_tagger=lambda d: "tagger", predict_spans=predict_spans)
-    import model as model_pkg
+    from model import spans as span_model
 
-    monkeypatch.setitem(sys.modules, "model.spans", fake)
-    monkeypatch.setattr(model_pkg, "spans", fake, raising=False)
+    monkeypatch.setattr(span_model, "load_tagger", lambda d: types.SimpleNamespace(predict=predict))
+    monkeypatch.setattr(span_model, "for_label", lambda found, label: found)  # every label shows its spans here
     tasks = export(tmp_path, seeds, model)
     for t in tasks:
         (span,) = [r for r in t["predictions"][0]["result"] if r["type"] == "labels"]

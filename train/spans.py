@@ -18,8 +18,7 @@ from model.spans import MAX_LENGTH, SPAN_DIR, TAGS, SpanTagger, bio_tags
 
 
 def has_span_data(dd) -> bool:
-    return "spans_known" in dd["train"].column_names and any(
-        n for n in (len(x) for x in dd["train"].filter(lambda r: r["spans_known"])["source_span"]))
+    return "spans_known" in dd["train"].column_names and any(dd["train"].filter(lambda r: r["spans_known"])["source_span"])
 
 
 def train_spans(dd, base: str, out: Path, sc, device: str, bf16: bool, seed: int, main: bool = True,
