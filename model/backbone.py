@@ -29,12 +29,21 @@ class ModelError(Exception):
     """A model directory that cannot be used; the message is one line."""
 
 
+_HASHES: dict[tuple, str] = {}
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+    """The file's sha256, read once per process while its size and mtime stay the same
+    (a labelling run checks the same weights for the export cache, the graph and the resume fingerprint)."""
+    st = Path(path).stat()
+    key = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _HASHES:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            while block := f.read(chunk):
+                h.update(block)
+        _HASHES[key] = h.hexdigest()
+    return _HASHES[key]
 
 
 def minilm_dir() -> Path:

@@ -83,10 +83,11 @@ class OnnxClassifier(Classifier):
     """Same interface as `Classifier`, running an exported graph in ONNX Runtime."""
 
     @classmethod
-    def load(cls, model_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> "OnnxClassifier":
+    def load(cls, model_dir: str | Path, device: str = "cpu", quantize: str | None = None,
+             threads: int | None = None) -> "OnnxClassifier":
         import onnxruntime as ort
 
-        base = Classifier.load(model_dir, "cpu")
+        tokenizer, use_context = Classifier.load_tokenizer(Path(model_dir), plain=True)  # no torch weights
         path = onnx_path(Path(model_dir), quantize)
         if not path.is_file():
             flag = " --quantize int8" if quantize else ""
@@ -96,10 +97,10 @@ class OnnxClassifier(Classifier):
             raise ModelError(f"{path}: exported from other weights than {model_dir}/model.safetensors; "
                              f"re-run python scripts/export_onnx.py --model {model_dir}")
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = os.cpu_count() or 1
+        opts.intra_op_num_threads = threads or os.cpu_count() or 1
         session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        obj = cls(session, base.tokenizer, "cpu", base.use_context)
-        obj.input_names = meta["inputs"]
+        obj = cls(session, tokenizer, "cpu", use_context)
+        obj.input_names = tokenizer.model_input_names = meta["inputs"]  # what the graph takes, token types too
         if quantize == "int8":
             # Activation scales are per batch, shared by every sentence in it. Among batch
             # sizes 8-64 (same speed from 16 up), 16 scored best on validation (0.722 vs 0.715 at 64).

@@ -166,14 +166,19 @@ def run_fingerprint(args, files: list[Path]) -> dict:
     """What makes two runs produce the same records: inputs, weights, label-changing options."""
     from model.backbone import sha256_file
 
-    weights = args.model / "model.safetensors"
+    from model.spans import SPAN_DIR
+
+    weights, span_weights = args.model / "model.safetensors", args.model / SPAN_DIR / "model.safetensors"
     options = {k: getattr(args, k) for k in ("backend", "quantize", "dtype", "device", "id_column", "text_column",
                                              "skip_bad", "no_spans")}
     if args.quantize:  # dynamic int8 scales depend on batch-mates
         options["batch_size"] = args.batch_size
     stats = [(f, f.stat()) for f in files]
     return {"inputs": [[str(f.resolve()), st.st_size, st.st_mtime_ns] for f, st in stats],
-            "model": sha256_file(weights) if weights.exists() else None, "options": options}
+            "model": sha256_file(weights) if weights.exists() else None,
+            # a span model retrained between interrupt and resume would mix two models' spans in one file
+            "spans": sha256_file(span_weights) if span_weights.exists() and not args.no_spans else None,
+            "options": options}
 
 
 def resume_mismatch(old: dict | None, new: dict) -> str | None:
@@ -182,6 +187,8 @@ def resume_mismatch(old: dict | None, new: dict) -> str | None:
         return "the interrupted run did not record its inputs (older version or damaged progress file)"
     if old.get("model") != new["model"]:
         return "the model's weights differ from the interrupted run's"
+    if old.get("spans") != new.get("spans"):
+        return "the span model's weights (spans/) differ from the interrupted run's"
     before = {p: (size, mtime) for p, size, mtime in old.get("inputs", [])}
     now = {p: (size, mtime) for p, size, mtime in new["inputs"]}
     for what, paths in (("input file(s) added", [p for p in now if p not in before]),
@@ -301,7 +308,7 @@ def load_classifier(args):
 
         if args.dtype not in ("auto", "fp32"):
             raise DataError("--dtype is for --backend torch; the ONNX graphs are fp32 or, with --quantize, int8")
-        return OnnxClassifier.load(args.model, quantize=args.quantize)
+        return OnnxClassifier.load(args.model, quantize=args.quantize, threads=args.threads)
     if args.quantize:
         raise DataError("--quantize int8 needs --backend onnx")
     from model.classifier import Classifier
@@ -354,7 +361,6 @@ def local_chunks(score: DedupCache, articles, skip: int, chunk_size: int, clock:
 
 def predict(args) -> None:
     clock, started = Clock(), time.time()
-    import torch
     from tqdm import tqdm
 
     from data.readers import check_csv_columns, input_files, iter_articles
@@ -380,7 +386,10 @@ def predict(args) -> None:
     out = Writer(args.output, run_fingerprint(args, files), args.resume, args.overwrite, spans=has_spans)
     articles = iter_articles(files, id_column=args.id_column, text_column=args.text_column, skip_bad=args.skip_bad)
     score = None
-    torch.set_num_threads(args.threads)
+    if args.backend == "torch" or has_spans:  # labels-only ONNX runs never import torch
+        import torch
+
+        torch.set_num_threads(args.threads)
     with clock("model load"):
         if args.engine == "local":
             score = DedupCache(load_classifier(args), args.batch_size)

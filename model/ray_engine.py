@@ -28,7 +28,8 @@ class Labeller:
         from model.predict import DedupCache, load_classifier
 
         torch.set_num_threads(threads)
-        args = Namespace(model=Path(model), backend=backend, quantize=quantize, device=device, dtype=dtype)
+        args = Namespace(model=Path(model), backend=backend, quantize=quantize, device=device, dtype=dtype,
+                         threads=threads)  # ONNX Runtime too: replicas must not each take every core
         self.score = DedupCache(load_classifier(args), batch_size)
 
     def __call__(self, batch: dict) -> dict:

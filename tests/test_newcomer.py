@@ -92,6 +92,19 @@ def test_resume_refuses_a_changed_run_and_never_drops_a_partial_one(tiny_model, 
     assert len(keys) == len(set(keys))
 
 
+def test_resume_refuses_a_retrained_span_model(tiny_span_model, tmp_path, monkeypatch):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_span_model, model)
+    arts = _articles(tmp_path / "arts", 2)
+    out = tmp_path / "labels.jsonl"
+    _interrupted_run(model, arts, out, monkeypatch)
+    weights = model / "spans" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes() + b" ")  # any change to the span weights, as a retrain makes
+    res = _predict(model, [arts], out, "--resume")
+    assert res.returncode == 2 and "span model" in res.stderr, res.stderr
+    assert not out.exists() and (tmp_path / ".labels.jsonl.part").exists()
+
+
 def test_overwrite_discards_a_partial_run_saying_so(tiny_model, tmp_path, monkeypatch):
     arts = _articles(tmp_path / "arts", 1)
     out = tmp_path / "labels.jsonl"
@@ -108,6 +121,7 @@ def test_resume_mismatch_names_each_difference():
     assert resume_mismatch(run, run) is None
     assert "older version" in resume_mismatch(None, run)
     assert "weights" in resume_mismatch(dict(run, model="other"), run)
+    assert "span model" in resume_mismatch(dict(run, spans="s1"), dict(run, spans="s2"))
     assert "changed" in resume_mismatch(dict(run, inputs=[["/a.txt", 11, 1]]), run)
     assert "missing" in resume_mismatch(dict(run, inputs=[["/a.txt", 10, 1], ["/b.txt", 1, 1]]), run)
     assert "--dtype 'bf16' -> 'auto'" in resume_mismatch(dict(run, options={"dtype": "bf16", "backend": "torch"}), run)

@@ -50,6 +50,14 @@ def test_decode_widens_a_wordpiece_to_its_word_and_picks_the_surest_run(tokenize
     probs[witnesses] = [1, 0, 0, 0, 0, 0, 0]
     assert decode(text, offsets, probs)["source"]["text"] == "Subroto"
     assert decode(text, offsets, probs)["cue"] is None
+    # of two cue runs, the one holding more probability in all: a long hedge beats a lone surer "said"
+    said = [i for i, (s, e) in enumerate(offsets) if text[s:e] == "said"]
+    probs[said[0]] = [0.1, 0, 0, 0.9, 0, 0, 0]
+    probs[said[1]] = probs[said[1] + 1] = [0.3, 0, 0, 0.6, 0.1, 0, 0]
+    assert decode(text, offsets, probs)["cue"]["text"] == "said otherwise"
+    probs[said[1] + 1] = [1, 0, 0, 0, 0, 0, 0]
+    assert decode(text, offsets, probs)["cue"]["text"] == "said"
+    assert decode(text, offsets, probs)["cue"]["start"] == text.index("said")
 
 
 def rec(article, start, source=None, source_start=None):
