@@ -143,8 +143,8 @@ class Classifier:
     def load_tokenizer(path: Path, plain: bool = False):
         """The checked folder's tokenizer and whether the model reads the previous sentence.
 
-        `plain`: the folder's tokenizer.json as it is, without AutoTokenizer, whose imports pull in
-        torch (the ONNX path needs neither; same ids, about 2 s less start-up)."""
+        `plain`: the folder's tokenizer.json as it is, without AutoTokenizer and the model classes its
+        imports pull in (the ONNX path needs none of them; same ids, about 2 s less start-up)."""
         check_model_dir(path)
         try:
             if plain and (path / "tokenizer.json").is_file():
@@ -195,7 +195,7 @@ class Classifier:
             import torch
 
             no_grad = torch.inference_mode()
-        else:  # the ONNX path runs without importing torch at all (a second of start-up)
+        else:  # ONNX Runtime: no autograd to switch off
             no_grad = nullcontext()
         with no_grad:
             for idx, batch in tqdm(prefetched(batches, pad), total=len(batches), desc=progress, unit="batch",

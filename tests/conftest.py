@@ -134,6 +134,14 @@ def tiny_span_model(tiny_model, tmp_path_factory) -> Path:
     return path
 
 
+def sigint_default() -> None:
+    """For a child that the test will Ctrl-C: a shell's background job (how CI may start pytest)
+    inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(*args: str, cwd: Path = ROOT):
     import subprocess
     import sys

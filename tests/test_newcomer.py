@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from data.labels import LABELS
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, sigint_default
 
 EXAMPLES = ROOT / "data" / "examples"
 BIN = Path(sys.executable).parent
@@ -207,7 +207,7 @@ def test_html_stage_ctrl_c_exits_130_and_keeps_the_labels(tmp_path):
                                 "label": "asserted", "score": 0.9, "scores": {lab: 0.2 for lab in LABELS}}) + "\n")
     p = subprocess.Popen([sys.executable, "scripts/report_html.py", "--predictions", str(preds), "--output",
                           str(tmp_path / "r.html")], cwd=ROOT, stderr=subprocess.PIPE, text=True,
-                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, preexec_fn=sigint_default)
     seen = ""
     deadline = time.time() + 120
     while "embedding" not in seen and time.time() < deadline:

@@ -72,23 +72,17 @@ def test_an_explicit_dtype_is_kept(tiny_model, tmp_path, capsys, monkeypatch):
     assert "inference path: torch fp32 (as asked)" in err
 
 
-def test_labels_only_int8_runs_without_torch_and_labels_as_before(tiny_model, tmp_path, capsys, monkeypatch):
-    """The ONNX path skips torch's import and weights (seconds of every run's start) and gives the same records."""
-    import subprocess
-    import sys
+def test_int8_path_with_the_plain_tokenizer_labels_as_with_autotokenizer(tiny_model, tmp_path, capsys, monkeypatch):
+    """The ONNX path loads tokenizer.json without AutoTokenizer and no torch weights (2 s of every run's
+    start); the records must be those that AutoTokenizer's tokenizer gives."""
+    from model.classifier import Classifier
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model, model)
     monkeypatch.setattr(paths, "cpu_flags", lambda: {"avx2", "avx512_vnni"})
-    run_predict(model, tmp_path / "in_process.jsonl", capsys)  # exports the int8 graph
-    code = ("import sys; from model.predict import main\n"
-            "try: main(sys.argv[1:])\n"
-            "except SystemExit as e: assert not e.code, e.code\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\n")
-    res = subprocess.run([sys.executable, "-c", code, "--model", str(model), "--input", str(ROOT / "data" / "examples"),
-                          "--output", str(tmp_path / "fresh.jsonl"), "--quiet", "--no-spans"], cwd=ROOT,
-                         capture_output=True, text=True, env={**__import__("os").environ,
-                                                              "STANCE_CPU_FLAGS": "avx2,avx512_vnni"})
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "ONNX int8" in res.stderr
-    assert (tmp_path / "fresh.jsonl").read_text() == (tmp_path / "in_process.jsonl").read_text()
+    assert "ONNX int8" in run_predict(model, tmp_path / "plain.jsonl", capsys)
+    real = Classifier.load_tokenizer
+    monkeypatch.setattr(Classifier, "load_tokenizer", staticmethod(lambda path, plain=False: real(path, False)))
+    assert "ONNX int8" in run_predict(model, tmp_path / "auto.jsonl", capsys)
+    plain = (tmp_path / "plain.jsonl").read_text()
+    assert plain and plain == (tmp_path / "auto.jsonl").read_text()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, sigint_default
 
 
 def _archive(path, n_articles=60):
@@ -50,7 +50,8 @@ def test_ctrl_c_keeps_work_and_says_how_to_resume(tiny_model, tmp_path):
     out = tmp_path / "o.jsonl"
     p = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "predict.py"), "--model", str(tiny_model), "--input",
                           str(src), "--output", str(out), "--quiet", "--chunk-size", "16"],
-                         stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                         stderr=subprocess.PIPE, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                         preexec_fn=sigint_default)
     deadline = time.time() + 120
     while not (tmp_path / ".o.jsonl.progress").exists() and time.time() < deadline:  # first chunk is on disk
         time.sleep(0.05)
