@@ -133,6 +133,16 @@ def split_rows(rows: list[Labelled], corpora, seed: int, pinned: dict[str, str] 
     return splits
 
 
+def drop_held_copies(splits: dict[str, list[Labelled]]) -> int:
+    """Training rows whose exact text is also a validation or test sentence are dropped: FNC-1 bodies
+    repeat wire copy across articles, and a copy in training would score the test on memory."""
+    held = {sentence_hash(r.text) for split in ("validation", "test") for r in splits[split]}
+    kept = [r for r in splits["train"] if sentence_hash(r.text) not in held]
+    dropped = len(splits["train"]) - len(kept)
+    splits["train"] = kept
+    return dropped
+
+
 def to_dataset_dict(splits: dict[str, list[Labelled]]):
     """One row per gold sentence. Span columns hold [start, end] inside the sentence, or [] for none;
     `spans_known` is false where nobody has marked the sentence's spans (then they say nothing)."""
@@ -220,6 +230,8 @@ def build(out: Path, corpus_dir: Path | None = None, seed: int = 42, annotation_
     for name in corpora:
         print(f"source {name}: {len(corpora[name])} articles, {per_source[name]} annotated sentences")
     splits = split_rows(rows, corpora, seed, load_pinned(annotation_dir))
+    if dropped := drop_held_copies(splits):
+        print(f"dropped {dropped} training sentences identical to a validation or test sentence")
     table = count_table(splits)
     dd = to_dataset_dict(splits)
     import datasets

@@ -139,7 +139,9 @@ def test_reuters_is_a_corpus_of_the_builder_and_joins_like_the_rest(mini_corpus,
     assert rows and all(arts[r.article_id].text[r.start:r.end] == r.text for r in rows)
     build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
     dd = load_built(tmp_path / "dd")
-    assert sum(s == "reuters" for split in dd for s in dd[split]["source"]) == len(recs)
+    # every record's sentence is there (a training copy of a held-out sentence survives as that sentence)
+    built = {t for split in dd for s, t in zip(dd[split]["source"], dd[split]["text"]) if s == "reuters"}
+    assert built == {r.text for r in rows} and len(rows) == len(recs)
     # a Reuters record whose text changed is refused, naming the record
     bad = dict(recs[0], sha1="0" * 40)
     (ann / "reuters.jsonl").write_text("\n".join(json.dumps(r) for r in [bad, *recs[1:]]) + "\n")
@@ -200,3 +202,21 @@ def test_span_records_index_their_sentence_exactly(mini_corpus):
         join_spans([dict(recs[0], cue=[0, 10_000])], arts)
     with pytest.raises(DataError, match="sha1 mismatch"):
         join_spans([dict(recs[0], sha1="0" * 40)], arts)
+
+
+def test_a_training_copy_of_a_held_out_sentence_is_dropped():
+    """FNC-1 bodies repeat wire copy: a training sentence identical to a test sentence would let the
+    model score the test on memory, so the build drops it (and only it) from training."""
+    from data.annotations import Labelled
+    from data.build import drop_held_copies
+
+    def row(aid, text, label="asserted"):
+        return Labelled("fnc1", aid, 0, len(text), text, "", label, "test")
+
+    wire = "The ministry said the dam held."
+    splits = {"train": [row("1", wire), row("1", "Officials said more."), row("2", "A new sentence.")],
+              "validation": [row("3", "Something else.")], "test": [row("4", wire)]}
+    assert drop_held_copies(splits) == 1
+    assert [r.text for r in splits["train"]] == ["Officials said more.", "A new sentence."]
+    assert [r.text for r in splits["test"]] == [wire]
+    assert drop_held_copies(splits) == 0

@@ -2,10 +2,13 @@
 
 Sheets are JSONL lines {"corpus", "article_id", "index", "source", "cue", "figure"[, "<kind>_occurrence"]},
 each span given as the exact text inside the sentence (or null), which is located here.
-    first pass:   <work>/out/sbatch*.jsonl  -> data/annotations/spans/<corpus>.jsonl
-    second pass:  <work>/out/soverlap.jsonl -> data/annotations/spans/second_pass/overlap.jsonl
+    first pass:   <work>/out/sbatch*.jsonl   -> data/annotations/spans/<corpus>.jsonl
+    second pass:  <work>/out/soverlap*.jsonl -> data/annotations/spans/second_pass/overlap[_<round>].jsonl
+Records of sentences that the sheets do not cover are kept, so a later round adds to the earlier ones.
 
-    python scripts/annotation/import_spans.py --work work/spans
+    python scripts/annotation/import_spans.py --work work/spans                  # round 4
+    python scripts/annotation/import_spans.py --work work/annot5 --round r5 \
+        --report data/agreement_spans_r5.json                                    # round 5
 """
 
 from __future__ import annotations
@@ -86,7 +89,9 @@ def main() -> None:
     ap.add_argument("--corpus-dir", type=Path, default=Path("../shared/corpora"))
     ap.add_argument("--annotations", type=Path, default=Path("data/annotations"))
     ap.add_argument("--report", type=Path, default=Path("data/agreement_spans.json"))
-    ap.add_argument("--agreement-only", action="store_true", help="recompute agreement from the committed span files")
+    ap.add_argument("--round", default="", help="a later round: its second pass goes to overlap_<round>.jsonl")
+    ap.add_argument("--agreement-only", action="store_true",
+                    help="recompute the round-4 agreement from the committed span files")
     args = ap.parse_args()
 
     sentence = SentenceLookup(args.corpus_dir)
@@ -105,17 +110,23 @@ def main() -> None:
     first = {}
     for sheet in sorted(args.work.glob("out/sbatch*.jsonl")):
         first.update(read_sheet(sheet, sentence, labels))
-    second = read_sheet(args.work / "out" / "soverlap.jsonl", sentence, labels) \
-        if (args.work / "out" / "soverlap.jsonl").exists() else {}
+    second = {}
+    for sheet in sorted(args.work.glob("out/soverlap*.jsonl")):
+        second.update(read_sheet(sheet, sentence, labels))
     report = span_agreement(joined(list(first.values()), corpora), joined(list(second.values()), corpora))
     args.report.write_text(json.dumps(report, indent=2) + "\n")
-    by_corpus = defaultdict(list)
-    for k in sorted(first, key=lambda k: (k[0], int(k[1]) if k[1].isdigit() else k[1], k[2])):
-        by_corpus[k[0]].append(first[k])
     out = args.annotations / "spans"
+    new_keys = {(r["corpus"], r["article_id"], r["start"]) for r in first.values()}
+    kept = [r for f in sorted(out.glob("*.jsonl")) for r in map(json.loads, f.open())
+            if (r["corpus"], r["article_id"], r["start"]) not in new_keys]
+    by_corpus = defaultdict(list)
+    for r in kept + list(first.values()):
+        by_corpus[r["corpus"]].append(r)
     for corpus, recs in by_corpus.items():
+        recs.sort(key=lambda r: (int(r["article_id"]) if r["article_id"].isdigit() else r["article_id"], r["start"]))
         write(out / f"{corpus}.jsonl", recs)
-    write(out / "second_pass" / "overlap.jsonl", [second[k] for k in sorted(second)])
+    write(out / "second_pass" / f"overlap{'_' + args.round if args.round else ''}.jsonl",
+          [second[k] for k in sorted(second)])
     counts = {kind: sum(r[kind] is not None for recs in by_corpus.values() for r in recs) for kind in SPAN_TYPES}
     print(json.dumps({"sentences": {c: len(r) for c, r in by_corpus.items()}, "spans": counts, "agreement": report}))
 

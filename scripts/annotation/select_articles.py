@@ -11,6 +11,12 @@ sentences are annotated, never cherry-picked sentences.
     # round 4 (newswire): whole leading runs of Reuters stories
     python scripts/annotation/select_articles.py --corpus ../shared/corpora/reuters/train_bodies.csv \
         --name reuters --out work/annot4 --prefix r4 --n-figure 300 --n-disputed 0 --n-random 300
+    # round 5: hard negatives for official_figure, rare labels and random articles from both corpora
+    python scripts/annotation/select_articles.py --corpus ../shared/corpora/reuters/train_bodies.csv --name reuters \
+        --out work/annot5 --prefix r5r --n-figure 50 --n-disputed 0 --n-number 100 --n-random 100 --batches 4 \
+        --overlap 4 --exclude data/annotations/reuters.jsonl
+    python scripts/annotation/select_articles.py --out work/annot5 --prefix r5f --n-figure 0 --n-disputed 40 \
+        --n-number 30 --n-random 60 --batches 4 --overlap 3 --exclude data/annotations/fnc1.jsonl
 """
 
 from __future__ import annotations
@@ -52,6 +58,9 @@ def main() -> None:
     ap.add_argument("--n-figure", type=int, default=130)
     ap.add_argument("--n-disputed", type=int, default=90)
     ap.add_argument("--n-random", type=int, default=120)
+    ap.add_argument("--n-number", type=int, default=0,
+                    help="articles with the most numbers outside any official context (company results, the "
+                         "writer's background figures): the sentences that the model wrongly calls official_figure")
     ap.add_argument("--batches", type=int, default=6)
     ap.add_argument("--overlap", type=int, default=6, help="articles per batch also given to a second annotator")
     ap.add_argument("--exclude", nargs="*", default=[], help="annotation files whose articles are taken already")
@@ -66,9 +75,11 @@ def main() -> None:
     taken = set()
     for f in args.exclude:
         taken |= {json.loads(l)["article_id"] for l in open(f) if l.strip() and json.loads(l)["corpus"] == args.name}
-    seen_text: set[str] = set()
+    articles = list(read_articles(args.corpus))
+    # near-duplicates of annotated articles are out too: a copy of a test article must not become training gold
+    seen_text = {" ".join(a.text.split())[:500] for a in articles if a.id in taken}
     pool = []
-    for a in read_articles(args.corpus):
+    for a in articles:
         key = " ".join(a.text.split())[:500]
         if a.id in taken or key in seen_text:
             continue
@@ -85,7 +96,9 @@ def main() -> None:
             continue
         # figure_candidate counts possible official statistics for every corpus (the cue
         # labeller's figure rule was written for FNC-1 and misses wire phrasing)
-        cues = Counter(rule_label(s.text) for s in sents) + Counter(official_figure=sum(map(figure_candidate, (s.text for s in sents))))
+        cues = Counter(rule_label(s.text) for s in sents) + Counter(
+            official_figure=sum(figure_candidate(s.text) for s in sents),
+            number=sum(bool(_NUM.search(s.text)) and not figure_candidate(s.text) for s in sents))
         pool.append({"corpus": args.name, "article_id": a.id, "sentences": sents, "cues": cues})
 
     chosen, ids = [], set()
@@ -104,6 +117,7 @@ def main() -> None:
         take(pool, len(pool))
     take(sorted(pool, key=lambda c: -c["cues"]["official_figure"]), args.n_figure)
     take(sorted(pool, key=lambda c: -c["cues"]["disputed"]), args.n_disputed)
+    take(sorted(pool, key=lambda c: -c["cues"]["number"]), args.n_number)
     take(pool, args.n_random)
     rng.shuffle(chosen)
 
