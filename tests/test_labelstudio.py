@@ -413,8 +413,17 @@ def test_round_trip_through_a_real_label_studio(tmp_path, mini_corpus, tiny_span
                 got[row["article_id"], row["start"]] = names[row["label"]]
                 if "source_span" in row:
                     spans[row["article_id"], row["start"]] = row["source_span"]
-    assert got == expected and skipped not in got
+    # the build drops a training copy of a held-out sentence (the test's seed articles repeat sentences)
+    from data.readers import read_articles
+
+    texts = {a.id: a.text for a in read_articles(corpus / "seeds")}
+    recs = [json.loads(line) for line in (ann / "seeds_labelstudio.jsonl").read_text().splitlines() if line.strip()]
+    text_of = {(r["article_id"], r["start"]): texts[r["article_id"]][r["start"]:r["end"]] for r in recs}
+    held = set(dd["validation"]["text"]) | set(dd["test"]["text"])
+    dropped = expected.keys() - got.keys()
+    assert all(text_of[k] in held for k in dropped)
+    assert got == {k: v for k, v in expected.items() if k not in dropped} and skipped not in got
     assert spans or "source_span" not in dd["train"].features  # where the build joins span files, check them too
-    for where, label in expected.items():
+    for where, label in got.items():
         if spans:
             assert spans[where] == ([0, 21] if label == "asserted" else [])
