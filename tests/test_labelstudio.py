@@ -414,11 +414,11 @@ def test_round_trip_through_a_real_label_studio(tmp_path, mini_corpus, tiny_span
                 if "source_span" in row:
                     spans[row["article_id"], row["start"]] = row["source_span"]
     # the build drops a training copy of a held-out sentence (the test's seed articles repeat sentences)
+    from data.annotations import join, load_records
     from data.readers import read_articles
 
-    texts = {a.id: a.text for a in read_articles(corpus / "seeds")}
-    recs = [json.loads(line) for line in (ann / "seeds_labelstudio.jsonl").read_text().splitlines() if line.strip()]
-    text_of = {(r["article_id"], r["start"]): texts[r["article_id"]][r["start"]:r["end"]] for r in recs}
+    joined = join(load_records(ann / "seeds_labelstudio.jsonl"), {a.id: a for a in read_articles(corpus / "seeds")})
+    text_of = {(r.article_id, r.start): r.text for r in joined}
     held = set(dd["validation"]["text"]) | set(dd["test"]["text"])
     dropped = expected.keys() - got.keys()
     assert all(text_of[k] in held for k in dropped)

@@ -38,6 +38,11 @@ class SentenceLookup:
         return self.segs[corpus, aid][idx]
 
 
+def id_order(article_id: str):
+    """Numeric article ids in numeric order (FNC-1 and Reuters ids are numbers kept as strings)."""
+    return int(article_id) if article_id.isdigit() else article_id
+
+
 def read_sheet(path: Path) -> dict[tuple, str]:
     out = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -113,7 +118,7 @@ def main() -> None:
                                         "labels": sorted({first[k], second[k][0]})}, ensure_ascii=False) + "\n")
 
     by_corpus = defaultdict(list)
-    for k in sorted(first, key=lambda k: (k[0], int(k[1]) if k[1].isdigit() else k[1], k[2])):
+    for k in sorted(first, key=lambda k: (k[0], id_order(k[1]), k[2])):
         s = sentence(k)
         label, annotator = first[k], who[k]
         if k in second and second[k][0] != label and k in adjudicated:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from data.annotations import SPAN_TYPES
 from data.segment import sentence_hash
-from scripts.annotation.import_labels import SentenceLookup
+from scripts.annotation.import_labels import SentenceLookup, id_order
 
 
 def locate(text: str, span: str | None, occurrence: int = 1) -> list[int] | None:
@@ -123,7 +123,7 @@ def main() -> None:
     for r in kept + list(first.values()):
         by_corpus[r["corpus"]].append(r)
     for corpus, recs in by_corpus.items():
-        recs.sort(key=lambda r: (int(r["article_id"]) if r["article_id"].isdigit() else r["article_id"], r["start"]))
+        recs.sort(key=lambda r: (id_order(r["article_id"]), r["start"]))
         write(out / f"{corpus}.jsonl", recs)
     write(out / "second_pass" / f"overlap{'_' + args.round if args.round else ''}.jsonl",
           [second[k] for k in sorted(second)])

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from data.annotations import load_records, make_record, write_records
 from data.labels import LABELS
-from scripts.annotation.import_labels import SentenceLookup, agreement, read_passes, read_sheet
+from scripts.annotation.import_labels import SentenceLookup, agreement, id_order, read_passes, read_sheet
 
 
 def read_decisions(paths) -> dict[tuple, tuple[str, str]]:
@@ -92,14 +92,14 @@ def main() -> None:
             by_corpus[rec["corpus"]].append(rec)
     known = {(r["corpus"], r["article_id"], r["start"]) for recs in by_corpus.values() for r in recs}
     added = Counter()
-    for k in sorted(first, key=lambda k: (k[0], int(k[1]) if k[1].isdigit() else k[1], k[2])):
+    for k in sorted(first, key=lambda k: (k[0], id_order(k[1]), k[2])):
         s = sentence(k)
         if (k[0], k[1], s.start) in known:
             raise SystemExit(f"{k}: already in the gold; a round must annotate new articles only")
         by_corpus[k[0]].append(make_record(k[0], k[1], s.start, s.end, s.text, first[k], who[k]))
         added[k[0]] += 1
     for corpus, recs in by_corpus.items():
-        recs.sort(key=lambda r: (int(r["article_id"]) if r["article_id"].isdigit() else r["article_id"], r["start"]))
+        recs.sort(key=lambda r: (id_order(r["article_id"]), r["start"]))
         write_records(args.out / f"{corpus}.jsonl", recs)
     second_recs = [make_record(k[0], k[1], sentence(k).start, sentence(k).end, sentence(k).text, lab, ann)
                    for k, (lab, ann) in sorted(second.items())]

@@ -76,11 +76,12 @@ def main() -> None:
     for f in args.exclude:
         taken |= {json.loads(l)["article_id"] for l in open(f) if l.strip() and json.loads(l)["corpus"] == args.name}
     articles = list(read_articles(args.corpus))
+    opening = {a.id: " ".join(a.text.split())[:500] for a in articles}  # near-duplicates share it
     # near-duplicates of annotated articles are out too: a copy of a test article must not become training gold
-    seen_text = {" ".join(a.text.split())[:500] for a in articles if a.id in taken}
+    seen_text = {opening[a.id] for a in articles if a.id in taken}
     pool = []
     for a in articles:
-        key = " ".join(a.text.split())[:500]
+        key = opening[a.id]
         if a.id in taken or key in seen_text:
             continue
         seen_text.add(key)

@@ -20,6 +20,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--work", type=Path, required=True)
     args = ap.parse_args()
+    keep = ("corpus", "article_id", "index", *SPAN_TYPES, *(f"{k}_occurrence" for k in SPAN_TYPES))
     for sheet in sorted((args.work / "out").glob("*.jsonl")):
         if sheet.name.startswith(("sbatch", "soverlap")):
             continue
@@ -27,7 +28,6 @@ def main() -> None:
         sheet.with_suffix(".tsv").write_text(
             "".join(f"{r['corpus']}\t{r['article_id']}\t{r['index']}\t{r['label']}\n" for r in recs), encoding="utf-8")
         kind = "soverlap" if "overlap" in sheet.stem else "sbatch"
-        keep = ("corpus", "article_id", "index", *SPAN_TYPES, *(f"{k}_occurrence" for k in SPAN_TYPES))
         spans = [{k: r[k] for k in keep if k in r} for r in recs if r["label"] != "unattributed"]
         (sheet.parent / f"{kind}_{sheet.stem}.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in spans), encoding="utf-8")
