@@ -57,17 +57,20 @@ $BIN/stance-predict --model "$OUT/model" --input data/examples --output "$OUT/pr
 cat <<MSG
 
 Done in $(( $(date +%s) - start ))s (training in $dtype).
-$($BIN/python - "$OUT/model/metrics.json" <<'PY'
+$($BIN/python - "$OUT/model/metrics.json" "$OUT/report/report.json" <<'PY'
 import json, sys
 from eval.report import text_kind
-m = json.load(open(sys.argv[1]))
+m, r = (json.load(open(f)) for f in sys.argv[1:])
 print(f"  test split macro-F1 {m['test']['test_macro_f1']:.3f} on {', '.join(m.get('test_by_source', {})) or 'the test split'}:")
 for src, s in m.get("test_by_source", {}).items():
     print(f"    {src:8s} {s['macro_f1']:.3f} on {s['n']} sentences ({text_kind(src)}, never seen in training)")
-t = m.get("spans", {}).get("test")
+t = r.get("spans")
 if t:
-    print(f"  who said it (span model), on {t['sentences']} real test sentences, exact / token-overlap F1: "
-          + ", ".join(f"{k} {t[k]['exact']['f1']:.3f} / {t[k]['overlap']['f1']:.3f}" for k in ("source", "cue", "figure")))
+    f1 = lambda k, how: (lambda s: f"{s['f1']:.3f} [{s['ci95'][0]:.2f}, {s['ci95'][1]:.2f}]")(t["systems"]["span model"][k][how])
+    print(f"  who said it (span model, on the sentences the model labels sourced), {t['sentences']} real test sentences,"
+          " exact / token-overlap F1 [95% CI]:")
+    for k in ("source", "cue", "figure"):
+        print(f"    {k:7s} {f1(k, 'exact')} / {f1(k, 'overlap')}")
 PY
 )
   model:       $OUT/model        (pipeline("text-classification", model="$OUT/model"))

@@ -234,3 +234,25 @@ def test_eval_scores_spans_against_the_rule_baseline(tiny_span_model, mini_corpu
         lo, hi = system["source"]["overlap"]["ci95"]
         assert 0 <= lo <= system["source"]["overlap"]["f1"] <= hi <= 1
     assert "## Who said it: spans" in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_training_scores_spans_only_where_the_gold_label_is_sourced():
+    from datasets import Dataset
+
+    from data.labels import LABELS
+    from train.spans import gated_scores
+
+    class TagsEverything:  # a span of each kind on every sentence it is given
+        def predict(self, texts):
+            return [{k: {"text": t[:3], "start": 0, "end": 3} for k in ("source", "cue", "figure")} for t in texts]
+
+    labels = ["asserted", "unattributed", "official_figure", "unattributed", "disputed"]
+    none = {f"{k}_span": None for k in ("source", "cue", "figure")}
+    rows = Dataset.from_list([{"text": f"Sentence number {i}.", "label": LABELS.index(lab), "spans_known": True,
+                               **none, "source_span": [0, 3] if lab != "unattributed" else None}
+                              for i, lab in enumerate(labels)])
+    scored = gated_scores(TagsEverything(), rows)
+    assert scored["sentences"] == 5
+    assert scored["source"]["predicted"] == scored["cue"]["predicted"] == 3  # the two unattributed get none
+    assert scored["figure"]["predicted"] == 1  # a figure only where the label is official_figure
+    assert scored["source"]["exact"]["f1"] == 1.0 and scored["cue"]["exact"]["precision"] == 0.0

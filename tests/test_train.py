@@ -78,10 +78,12 @@ def test_a_shallower_model_keeps_the_first_layers_and_its_span_model_follows(tin
     corpus, ann = mini_corpus
     build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
     cfg = tmp_path / "shallow.yaml"  # as train/configs/fastest.yaml does with 3 of MiniLM's 6 layers
-    cfg.write_text(f"model: {{base_model: {tiny_model}, layers: 1}}\ntraining: {{max_steps: 2, report_to: none}}\n")
+    cfg.write_text(f"model: {{base_model: {tiny_model}, layers: 1}}\ntraining: {{max_steps: 2, report_to: none}}\n"
+                   "spans: {negatives: 0}\n")
     res = run_train("--data", str(tmp_path / "dd"), "--output-dir", str(tmp_path / "m"), "--config", str(cfg),
                     "--device", "cpu")
     assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads((tmp_path / "m" / "spans" / "span_metrics.json").read_text())["test"]["sentences"] > 0
     assert AutoConfig.from_pretrained(tiny_model).num_hidden_layers == 2
     assert AutoConfig.from_pretrained(tmp_path / "m").num_hidden_layers == 1
     assert AutoConfig.from_pretrained(tmp_path / "m" / "spans").num_hidden_layers == 1
