@@ -13,6 +13,7 @@ from pathlib import Path
 
 from model.backbone import ModelError
 from model.classifier import Classifier, encode
+from model.spans import SPAN_DIR, SpanTagger
 
 ONNX_DIR = "onnx"
 
@@ -23,31 +24,43 @@ def onnx_path(model_dir: Path, quantize: str | None) -> Path:
 
 def export(model_dir: str | Path, quantize: str | None = None) -> Path:
     """Write <model_dir>/onnx/model.onnx (and model.int8.onnx with quantize='int8')."""
-    import torch
-
     model_dir = Path(model_dir)
     clf = Classifier.load(model_dir, "cpu")
-    fp32 = onnx_path(model_dir, None)
-    fp32.parent.mkdir(exist_ok=True)
     enc = encode(clf.tokenizer, ["An example sentence for tracing."], ["Its context."], return_tensors="pt")
+    return _export(clf.model, enc, model_dir, quantize)
+
+
+def export_spans(model_dir: str | Path, quantize: str | None = None) -> Path:
+    """The span model in <model_dir>/spans, likewise into <model_dir>/spans/onnx."""
+    tagger = SpanTagger.load(Path(model_dir) / SPAN_DIR, "cpu")
+    enc = tagger.tokenizer(["An example sentence, the minister said."], return_tensors="pt")
+    return _export(tagger.model, enc, Path(model_dir) / SPAN_DIR, quantize, per_token=True)
+
+
+def _export(model, enc, folder: Path, quantize: str | None, per_token: bool = False) -> Path:
+    import torch
+
+    fp32 = onnx_path(folder, None)
+    fp32.parent.mkdir(exist_ok=True)
     # The exporter orders graph inputs by forward()'s signature, not by the dict: name them so.
     import inspect
 
-    names = [n for n in inspect.signature(clf.model.forward).parameters if n in enc]
+    names = [n for n in inspect.signature(model.forward).parameters if n in enc]
     tmp = fp32.with_suffix(".tmp.onnx")
+    out_axes = {0: "batch", 1: "seq"} if per_token else {0: "batch"}
     with torch.inference_mode():
-        torch.onnx.export(clf.model, (dict(enc),), str(tmp), input_names=names, output_names=["logits"],
-                          dynamic_axes={n: {0: "batch", 1: "seq"} for n in names} | {"logits": {0: "batch"}},
+        torch.onnx.export(model, (dict(enc),), str(tmp), input_names=names, output_names=["logits"],
+                          dynamic_axes={n: {0: "batch", 1: "seq"} for n in names} | {"logits": out_axes},
                           opset_version=17, dynamo=False)
     os.replace(tmp, fp32)
     # The graph is a copy of these weights; record which, so a retrained model can't use a stale graph.
-    (fp32.parent / "inputs.json").write_text(json.dumps({"inputs": names, "model_sha256": _weights_hash(model_dir)}))
+    (fp32.parent / "inputs.json").write_text(json.dumps({"inputs": names, "model_sha256": _weights_hash(folder)}))
     if quantize != "int8":
         return fp32
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    out = onnx_path(model_dir, "int8")
+    out = onnx_path(folder, "int8")
     tmp = out.with_suffix(".tmp.onnx")
     # Per-channel int8 for the encoder's matrix products; embeddings and the pooler/classifier
     # head stay fp32. Activations are quantised per batch, so a label can depend on which
@@ -79,26 +92,31 @@ def export_is_current(model_dir: str | Path, quantize: str | None) -> bool:
     return path.is_file() and meta.get("model_sha256") == _weights_hash(Path(model_dir))
 
 
+def _session(folder: Path, model_dir, quantize: str | None, threads: int | None):
+    """An ONNX Runtime session on the graph exported from `folder`'s weights, and the export's record."""
+    import onnxruntime as ort
+
+    path = onnx_path(folder, quantize)
+    flag = " --quantize int8" if quantize else ""
+    if not path.is_file():
+        raise ModelError(f"{path}: not exported yet; run python scripts/export_onnx.py --model {model_dir}{flag}")
+    meta = json.loads((path.parent / "inputs.json").read_text())
+    if meta.get("model_sha256") != _weights_hash(folder):
+        raise ModelError(f"{path}: exported from other weights than {folder}/model.safetensors; "
+                         f"re-run python scripts/export_onnx.py --model {model_dir}{flag}")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or os.cpu_count() or 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"]), meta
+
+
 class OnnxClassifier(Classifier):
     """Same interface as `Classifier`, running an exported graph in ONNX Runtime."""
 
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "cpu", quantize: str | None = None,
              threads: int | None = None) -> "OnnxClassifier":
-        import onnxruntime as ort
-
         tokenizer, use_context = Classifier.load_tokenizer(Path(model_dir), plain=True)  # no torch weights
-        path = onnx_path(Path(model_dir), quantize)
-        if not path.is_file():
-            flag = " --quantize int8" if quantize else ""
-            raise ModelError(f"{path}: not exported yet; run python scripts/export_onnx.py --model {model_dir}{flag}")
-        meta = json.loads((path.parent / "inputs.json").read_text())
-        if meta.get("model_sha256") != _weights_hash(model_dir):
-            raise ModelError(f"{path}: exported from other weights than {model_dir}/model.safetensors; "
-                             f"re-run python scripts/export_onnx.py --model {model_dir}")
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or os.cpu_count() or 1
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        session, meta = _session(Path(model_dir), model_dir, quantize, threads)
         obj = cls(session, tokenizer, "cpu", use_context)
         obj.input_names = tokenizer.model_input_names = meta["inputs"]  # what the graph takes, token types too
         if quantize == "int8":
@@ -116,3 +134,24 @@ class OnnxClassifier(Classifier):
 
     def _logits(self, enc):
         return self.model.run(["logits"], enc)[0]
+
+
+class OnnxSpanTagger(SpanTagger):
+    """Same interface as `SpanTagger`, running the span model's exported graph in ONNX Runtime."""
+
+    @classmethod
+    def load(cls, model_dir: str | Path, quantize: str | None = None, threads: int | None = None) -> "OnnxSpanTagger":
+        from transformers import AutoTokenizer
+
+        folder = Path(model_dir) / SPAN_DIR
+        session, meta = _session(folder, model_dir, quantize, threads)
+        obj = cls(session, AutoTokenizer.from_pretrained(folder), "cpu")
+        obj.input_names = meta["inputs"]
+        return obj
+
+    tensor_type = "np"
+
+    def _logits(self, batch):
+        import numpy as np
+
+        return self.model.run(["logits"], {k: batch[k].astype(np.int64) for k in self.input_names})[0]

@@ -269,20 +269,26 @@ def resolve_backend(args) -> None:
                      "as asked")
     else:
         path = choose(device, cpu_flags(), has_onnxruntime())
-    if path.quantize and not onnx_ready(args.model):
+    if path.quantize and not onnx_ready(args.model, spans=not args.no_spans):
         path = Path_("torch", "fp32", None, f"the int8 graph could not be written into {args.model} (read-only?)")
     args.backend, args.dtype, args.quantize = path.backend, path.dtype, path.quantize
     print(f"inference path: {path}", file=sys.stderr)
 
 
-def onnx_ready(model_dir: Path) -> bool:
-    """The int8 graph, exported once and cached in the model folder (re-exported when the weights changed)."""
+def onnx_ready(model_dir: Path, spans: bool = True) -> bool:
+    """The int8 graphs (the classifier's, and the span model's where there is one), exported once and cached in
+    the model folder (re-exported when the weights changed)."""
     from model.backbone import ModelError
-    from model.onnx_backend import export, export_is_current
+    from model.onnx_backend import export, export_is_current, export_spans
+    from model.spans import SPAN_DIR
 
-    if export_is_current(model_dir, "int8"):
+    todo = [(model_dir, export)] + ([(model_dir / SPAN_DIR, export_spans)] if spans and
+                                    (model_dir / SPAN_DIR / "config.json").is_file() else [])
+    todo = [(folder, how) for folder, how in todo if not export_is_current(folder, "int8")]
+    if not todo:
         return True
-    print(f"note: exporting the int8 ONNX graph once into {model_dir / 'onnx'} (cached for later runs)", file=sys.stderr)
+    print(f"note: exporting the int8 ONNX graph{'s' if len(todo) > 1 else ''} once into "
+          f"{' and '.join(str(f / 'onnx') for f, _ in todo)} (cached for later runs)", file=sys.stderr)
     import logging
     import warnings
 
@@ -292,7 +298,8 @@ def onnx_ready(model_dir: Path) -> bool:
         root.setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            export(model_dir, "int8")
+            for _, how in todo:
+                how(model_dir, "int8")
     except (OSError, ModelError):
         return False
     finally:
@@ -314,6 +321,20 @@ def load_classifier(args):
     from model.classifier import Classifier
 
     return Classifier.load(args.model, args.device, args.dtype)
+
+
+def load_span_model(args):
+    """The span model on the classifier's path: its int8 graph beside the classifier's int8 one, else torch
+    (bf16 where the CPU has it, see model.paths.span_dtype)."""
+    from model.classifier import pick_device
+    from model.paths import span_dtype
+    from model.spans import load_tagger
+
+    if args.backend == "onnx":
+        from model.onnx_backend import OnnxSpanTagger
+
+        return OnnxSpanTagger.load(args.model, quantize=args.quantize, threads=args.threads)
+    return load_tagger(args.model, args.device, span_dtype(args.dtype, args.backend, pick_device(args.device)))
 
 
 class Clock:
@@ -369,9 +390,8 @@ def predict(args) -> None:
 
     from data.readers import check_csv_columns, input_files, iter_articles
     from model.backbone import check_model_dir
-    from model.classifier import MAX_LENGTH, pick_device
-    from model.paths import span_dtype
-    from model.spans import SPAN_DIR, SpanAnnotator, load_tagger
+    from model.classifier import MAX_LENGTH
+    from model.spans import SPAN_DIR, SpanAnnotator
 
     # Everything a user can get wrong is checked before the model loads (seconds).
     with clock("checks"):
@@ -394,9 +414,7 @@ def predict(args) -> None:
     with clock("model load"):
         if args.engine == "local":
             score = DedupCache(load_classifier(args), args.batch_size)
-        spans = SpanAnnotator(load_tagger(args.model, args.device, span_dtype(args.dtype, args.backend,
-                                                                              pick_device(args.device))),
-                              args.batch_size) if has_spans else None
+        spans = SpanAnnotator(load_span_model(args), args.batch_size) if has_spans else None
     out.open()
     skip, n = out.done, out.done
     if skip:

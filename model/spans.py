@@ -99,6 +99,11 @@ class SpanTagger:
         model.to(device=device, dtype=pick_dtype(dtype, device)).eval()
         return cls(model, tokenizer, device)
 
+    tensor_type = "pt"
+
+    def _logits(self, batch) -> np.ndarray:
+        return self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float().cpu().numpy()
+
     def predict(self, texts: list[str], batch_size: int = 64) -> list[dict]:
         """For each sentence: kind -> {"text", "start", "end"} (offsets inside the sentence) or None."""
         import torch
@@ -110,13 +115,12 @@ class SpanTagger:
         offsets = enc.pop("offset_mapping")
 
         def pad(idx):
-            return idx, self.tokenizer.pad({k: [v[i] for i in idx] for k, v in enc.items()}, return_tensors="pt")
+            return idx, self.tokenizer.pad({k: [v[i] for i in idx] for k, v in enc.items()}, return_tensors=self.tensor_type)
 
         out: list = [None] * len(texts)
         with torch.inference_mode():
             for idx, batch in prefetched(token_batches([len(x) for x in enc["input_ids"]], batch_size), pad):
-                logits = self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float().cpu().numpy()
-                probs = softmax(logits, axis=-1)
+                probs = softmax(self._logits(batch), axis=-1)
                 for row, i in enumerate(idx):
                     n = len(offsets[i])
                     out[i] = decode(texts[i], np.asarray(offsets[i]), probs[row, :n])

@@ -2,8 +2,9 @@
 
     python scripts/export_onnx.py --model runs/model [--quantize int8]
 
-Writes runs/model/onnx/model.onnx (and model.int8.onnx); use them with
-`scripts/predict.py --backend onnx [--quantize int8]`.
+Writes runs/model/onnx/model.onnx (and model.int8.onnx), and the same for the span model in
+runs/model/spans when there is one; use them with `scripts/predict.py --backend onnx [--quantize int8]`.
+(`--backend auto`, the default, exports the int8 graphs by itself on a CPU with VNNI.)
 """
 
 import argparse
@@ -23,9 +24,12 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     def go():
-        from model.onnx_backend import export
+        from model.onnx_backend import export, export_spans
+        from model.spans import SPAN_DIR
 
         print(f"exported -> {export(args.model, args.quantize)}")
+        if (args.model / SPAN_DIR / "config.json").is_file():
+            print(f"exported -> {export_spans(args.model, args.quantize)}")
 
     run(go, debug=args.debug)
 

@@ -55,6 +55,29 @@ def test_auto_on_a_vnni_cpu_exports_int8_once_and_reuses_it(tiny_model, tmp_path
     assert "exporting the int8 ONNX graph once" in run_predict(model, tmp_path / "c.jsonl", capsys)
 
 
+def test_auto_exports_the_span_models_int8_graph_too_and_refreshes_only_what_changed(tiny_span_model, tmp_path,
+                                                                                     capsys, monkeypatch):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_span_model, model)
+    monkeypatch.setattr(paths, "cpu_flags", lambda: {"avx2", "avx512_vnni"})
+    err = run_predict(model, tmp_path / "a.jsonl", capsys)
+    assert f"int8 ONNX graphs once into {model / 'onnx'} and {model / 'spans' / 'onnx'}" in err
+    graphs = [model / "onnx" / "model.int8.onnx", model / "spans" / "onnx" / "model.int8.onnx"]
+    stamps = [g.stat().st_mtime_ns for g in graphs]
+    assert "exporting" not in run_predict(model, tmp_path / "b.jsonl", capsys)
+    assert [g.stat().st_mtime_ns for g in graphs] == stamps
+    assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(model / "spans" / "model.safetensors")  # only the span model was retrained
+    save_file({k: v * 1.01 for k, v in weights.items()}, model / "spans" / "model.safetensors", metadata={"format": "pt"})
+    err = run_predict(model, tmp_path / "c.jsonl", capsys)
+    assert f"int8 ONNX graph once into {model / 'spans' / 'onnx'} (cached" in err
+    assert graphs[0].stat().st_mtime_ns == stamps[0] and graphs[1].stat().st_mtime_ns != stamps[1]
+    rec = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[0])
+    assert {"source", "cue", "figure", "source_resolved"} <= set(rec)
+
+
 def test_auto_without_onnxruntime_falls_back_to_torch_in_one_line(tiny_model, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(paths, "cpu_flags", lambda: {"avx2", "avx512_vnni"})
     monkeypatch.setattr(paths, "has_onnxruntime", lambda: False)

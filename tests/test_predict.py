@@ -111,3 +111,34 @@ def test_stale_onnx_export_is_refused(tiny_model, tmp_path):
     res = run_cli("scripts/predict.py", "--model", str(model), "--input", str(ROOT / "data" / "examples"),
                   "--output", str(tmp_path / "o.jsonl"), "--backend", "onnx")
     assert res.returncode == 2 and "exported from other weights" in res.stderr
+
+
+def test_the_span_model_runs_on_onnx_beside_the_classifier(tiny_span_model, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_span_model, model)
+    res = run_cli("scripts/export_onnx.py", "--model", str(model), "--quantize", "int8")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert (model / "spans" / "onnx" / "model.int8.onnx").is_file()
+    outs = {}
+    for name, extra in (("torch", ["--backend", "torch", "--dtype", "fp32"]), ("onnx", ["--backend", "onnx"]),
+                        ("int8", ["--backend", "onnx", "--quantize", "int8"])):
+        outs[name] = _labels(tmp_path / f"{name}.jsonl") if run_cli(
+            "scripts/predict.py", "--model", str(model), "--input", str(ROOT / "data" / "examples"),
+            "--output", str(tmp_path / f"{name}.jsonl"), "--quiet", *extra).returncode == 0 else None
+    spans = {name: [(r["source"], r["cue"], r["figure"]) for r in recs] for name, recs in outs.items()}
+    assert spans["torch"] == spans["onnx"]  # the same graph, exported: the same spans
+    assert any(any(s) for s in spans["torch"])  # the tiny model's peaked random tags do mark some
+    texts = {p.stem: p.read_text() for p in (ROOT / "data" / "examples").glob("*.txt")}
+    for rec in outs["int8"]:  # int8 spans still index the article exactly
+        for kind in ("source", "cue", "figure"):
+            if rec[kind]:
+                assert texts[str(rec["article_id"])][rec[kind]["start"]:rec[kind]["end"]] == rec[kind]["text"]
+    weights = load_file(model / "spans" / "model.safetensors")  # a retrained span model: its graph is stale
+    save_file({k: v * 1.01 for k, v in weights.items()}, model / "spans" / "model.safetensors", metadata={"format": "pt"})
+    res = run_cli("scripts/predict.py", "--model", str(model), "--input", str(ROOT / "data" / "examples"),
+                  "--output", str(tmp_path / "o.jsonl"), "--backend", "onnx")
+    assert res.returncode == 2 and "exported from other weights" in res.stderr and "Traceback" not in res.stderr
