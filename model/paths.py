@@ -73,14 +73,6 @@ def choose(device: str, flags: set[str], has_onnxruntime: bool) -> Path_:
     return Path_("torch", "fp32", None, "the CPU has neither BF16 nor VNNI")
 
 
-def span_dtype(path_dtype: str, backend: str, device: str) -> str:
-    """The span model runs in torch whatever the classifier's path: bf16 where the CPU has it
-    (on validation 1,347 of 1,348 sentences got the same spans as in fp32), else the classifier's dtype."""
-    if backend == "torch":
-        return path_dtype
-    return "bf16" if device == "cpu" and cpu_flags() & BF16 else "fp32"
-
-
 def has_onnxruntime() -> bool:
     import importlib.util
 

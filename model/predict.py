@@ -324,17 +324,14 @@ def load_classifier(args):
 
 
 def load_span_model(args):
-    """The span model on the classifier's path: its int8 graph beside the classifier's int8 one, else torch
-    (bf16 where the CPU has it, see model.paths.span_dtype)."""
-    from model.classifier import pick_device
-    from model.paths import span_dtype
+    """The span model on the classifier's path: its own ONNX graph (int8 beside int8) or torch in the same dtype."""
     from model.spans import load_tagger
 
     if args.backend == "onnx":
         from model.onnx_backend import OnnxSpanTagger
 
         return OnnxSpanTagger.load(args.model, quantize=args.quantize, threads=args.threads)
-    return load_tagger(args.model, args.device, span_dtype(args.dtype, args.backend, pick_device(args.device)))
+    return load_tagger(args.model, args.device, args.dtype)
 
 
 class Clock:

@@ -100,6 +100,7 @@ class SpanTagger:
         return cls(model, tokenizer, device)
 
     tensor_type = "pt"
+    batch_size = 64
 
     def _logits(self, batch) -> np.ndarray:
         return self.model(**{k: v.to(self.device) for k, v in batch.items()}).logits.float().cpu().numpy()
@@ -228,7 +229,7 @@ class SpanAnnotator:
     def __init__(self, tagger: SpanTagger, batch_size: int | None = None, max_items: int = 200_000):
         from collections import OrderedDict
 
-        self.tagger, self.batch_size, self.max_items = tagger, batch_size or 64, max_items
+        self.tagger, self.batch_size, self.max_items = tagger, batch_size or tagger.batch_size, max_items
         self.cache: "OrderedDict[str, dict]" = OrderedDict()
         self.speakers = Speakers()
 
