@@ -120,7 +120,10 @@ def main() -> None:
         print(f"| {name} | " + " | ".join(f"{x:.1f}" for x in parts) +
               f" | {r['seconds'] - sum(parts):.1f} | {r['seconds']:.1f} |")
     a, b = best["default, labels only (--no-spans)"]["seconds"], best["default (auto, labels + spans)"]["seconds"]
-    print(f"\nspans cost {b / a:.2f}x the time of labels alone (budget 2x)")
+    if (args.model / "spans" / "config.json").is_file():
+        print(f"\nspans cost {b / a:.2f}x the time of labels alone (budget 2x)")
+    else:
+        print(f"\n{args.model} has no span model: the default run labels only (the two runs differ by noise)")
 
 
 if __name__ == "__main__":
