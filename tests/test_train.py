@@ -81,8 +81,9 @@ def test_a_shallower_model_keeps_the_first_layers_and_its_span_model_follows(tin
     cfg.write_text(f"model: {{base_model: {tiny_model}, layers: 1}}\ntraining: {{max_steps: 2, report_to: none}}\n"
                    "spans: {negatives: 0}\n")
     res = run_train("--data", str(tmp_path / "dd"), "--output-dir", str(tmp_path / "m"), "--config", str(cfg),
-                    "--device", "cpu")
+                    "--device", "cpu", "--class-weighting", "none")
     assert res.returncode == 0, res.stderr[-2000:]
+    assert "unweighted loss" in (tmp_path / "m" / "README.md").read_text()  # the flag overrides the recipe
     assert json.loads((tmp_path / "m" / "spans" / "span_metrics.json").read_text())["test"]["sentences"] > 0
     assert AutoConfig.from_pretrained(tiny_model).num_hidden_layers == 2
     assert AutoConfig.from_pretrained(tmp_path / "m").num_hidden_layers == 1

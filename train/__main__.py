@@ -27,6 +27,8 @@ def main(argv=None) -> None:
     ap.add_argument("--dtype", default="auto", choices=DTYPES, help="training precision: auto = fp32 on CPU, bf16 "
                     "(else fp16) on CUDA; bf16 autocast halves MPNet's step time on CPUs with AVX512-BF16 or AMX")
     ap.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (recipe: 5e-5)")
+    ap.add_argument("--class-weighting", default=None, choices=["none", "inverse", "sqrt_inverse"],
+                    help="loss weight per class from its training frequency (recipe: sqrt_inverse)")
     ap.add_argument("--no-context", action="store_true", help="train on the sentence alone (the default recipe "
                     "already does; use --config train/configs/context.yaml for sentence + previous sentence)")
     ap.add_argument("--teacher", type=Path, action="append", default=None, help="fine-tuned teacher model dir: distil "

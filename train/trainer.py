@@ -65,6 +65,8 @@ def train(args) -> None:
         mc.base_model = args.base_model
     if args.no_context:
         mc.use_context = False
+    if getattr(args, "class_weighting", None):
+        mc.class_weighting = args.class_weighting
     dc = recipe.distillation
     for flag, key in (("pool_size", "max_pool"), ("distil_temperature", "temperature")):
         if getattr(args, flag, None) is not None:
@@ -400,7 +402,7 @@ Test split by source:
 ## Training
 
 Fine-tuned from `{hub_id}` with the Hugging Face `Trainer` on {metrics.get("gold_train_sentences", "?")} gold
-sentences (sources: {", ".join(sources)}), {mc.max_length} tokens, class-weighted loss ({mc.class_weighting}), best epoch
+sentences (sources: {", ".join(sources)}), {mc.max_length} tokens, {'unweighted loss' if mc.class_weighting == 'none' else f'class-weighted loss ({mc.class_weighting})'}, best epoch
 by validation macro-F1, {metrics.get("precision", "fp32")} on {metrics["device"]} in {metrics["train_seconds"]}s.
 {f"Distilled from {' + '.join(f'`{t}`' for t in metrics['teacher'])}: gold labels plus soft labels on unlabelled pool sentences." if metrics.get("teacher") else ""}
 """
