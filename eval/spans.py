@@ -118,6 +118,16 @@ def rule_spans(text: str, label: str | None = None) -> dict:
     return out
 
 
+def gated_predictions(tagger, texts: list[str], labels: list[str]) -> list[dict]:
+    """The tagger's spans as stance-predict gives them under these labels (model.spans.for_label): only
+    sentences with a sourced label are tagged."""
+    from model.spans import for_label
+
+    sourced = [j for j, lab in enumerate(labels) if lab != "unattributed"]
+    tagged = dict(zip(sourced, tagger.predict([texts[j] for j in sourced])))
+    return [for_label(tagged.get(j), lab) for j, lab in enumerate(labels)]
+
+
 def evaluate_spans(es, predicted: list[int], tagger, n_boot: int = 1000, seed: int = 0) -> dict | None:
     """The span model against the rule baseline on the real sentences whose spans are known.
 
@@ -132,11 +142,9 @@ def evaluate_spans(es, predicted: list[int], tagger, n_boot: int = 1000, seed: i
         return None
     texts = [es.texts[i] for i in idx]
     labels = [LABELS[predicted[i]] for i in idx]
-    sourced = [j for j, lab in enumerate(labels) if lab != "unattributed"]
     from model.spans import for_label
 
-    tagged = dict(zip(sourced, tagger.predict([texts[j] for j in sourced])))
-    systems = {"span model": [for_label(tagged.get(j), lab) for j, lab in enumerate(labels)],
+    systems = {"span model": gated_predictions(tagger, texts, labels),
                "rules": [for_label(rule_spans(t, lab), lab) for t, lab in zip(texts, labels)]}
     gold, groups = [es.spans[i] for i in idx], [f"{es.sources[i]}:{es.articles[i]}" for i in idx]
     return {"sentences": len(idx), "articles": len(set(groups)), "sources": sorted({es.sources[i] for i in idx}),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from data.annotations import SPAN_TYPES
 from data.labels import LABELS
-from model.spans import MAX_LENGTH, SPAN_DIR, TAGS, SpanTagger, bio_tags, for_label
+from model.spans import MAX_LENGTH, SPAN_DIR, TAGS, SpanTagger, bio_tags
 
 
 def has_span_data(dd) -> bool:
@@ -87,10 +87,8 @@ def train_spans(dd, base: str, out: Path, sc, device: str, bf16: bool, seed: int
 def gated_scores(tagger, rows) -> dict:
     """Span scores with the spans gated as predict.py gates them, but by the gold label: what the span model
     does once the label is right. The harness (stance-eval) gates by the classifier's own labels."""
-    from eval.spans import gold_spans, score_spans
+    from eval.spans import gated_predictions, gold_spans, score_spans
 
-    texts, labels = rows["text"], [LABELS[y] for y in rows["label"]]
-    sourced = [i for i, lab in enumerate(labels) if lab != "unattributed"]
-    found = dict(zip(sourced, tagger.predict([texts[i] for i in sourced])))
-    pred = [for_label(found.get(i), lab) for i, lab in enumerate(labels)]
+    texts = rows["text"]
+    pred = gated_predictions(tagger, texts, [LABELS[y] for y in rows["label"]])
     return score_spans(texts, gold_spans(rows), pred, n_boot=0) | {"sentences": len(rows)}
