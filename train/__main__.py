@@ -9,6 +9,7 @@ from pathlib import Path
 
 from data.cli import ArgumentParser, run
 from model.classifier import DTYPES
+from train.config import WEIGHTINGS
 
 
 def main(argv=None) -> None:
@@ -27,7 +28,7 @@ def main(argv=None) -> None:
     ap.add_argument("--dtype", default="auto", choices=DTYPES, help="training precision: auto = fp32 on CPU, bf16 "
                     "(else fp16) on CUDA; bf16 autocast halves MPNet's step time on CPUs with AVX512-BF16 or AMX")
     ap.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (recipe: 5e-5)")
-    ap.add_argument("--class-weighting", default=None, choices=["none", "inverse", "sqrt_inverse"],
+    ap.add_argument("--class-weighting", default=None, choices=WEIGHTINGS,
                     help="loss weight per class from its training frequency (recipe: sqrt_inverse)")
     ap.add_argument("--no-context", action="store_true", help="train on the sentence alone (the default recipe "
                     "already does; use --config train/configs/context.yaml for sentence + previous sentence)")

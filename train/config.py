@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "default.yaml"
+WEIGHTINGS = ("none", "inverse", "sqrt_inverse")  # loss weight per class: 1, 1/frequency, 1/sqrt(frequency)
 
 
 @dataclass
@@ -62,7 +63,7 @@ def load_recipe(path: Path | None) -> Recipe:
         if unknown:
             raise DataError(f"{path}: unknown {section} option(s) {', '.join(sorted(unknown))}; "
                             f"known: {', '.join(sorted(known))}")
-    if raw.get("model", {}).get("class_weighting", "none") not in ("none", "inverse", "sqrt_inverse"):
+    if raw.get("model", {}).get("class_weighting", "none") not in WEIGHTINGS:
         raise DataError(f"{path}: class_weighting must be none, inverse or sqrt_inverse")
     return Recipe(ModelConfig(**(raw.get("model") or {})), dict(raw.get("training") or {}),
                   DistilConfig(**(raw.get("distillation") or {})), SpanConfig(**(raw.get("spans") or {})))
