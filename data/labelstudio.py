@@ -91,10 +91,13 @@ def key(unit: dict) -> tuple:
 
 
 def model_version(model_dir: Path) -> str:
-    from model.backbone import sha256_file
+    from model.backbone import ModelError
+    from model.ensemble import weights_hash
 
-    weights = model_dir / "model.safetensors"
-    return f"{model_dir.resolve().name}@{sha256_file(weights)[:12]}" if weights.is_file() else model_dir.resolve().name
+    try:
+        return f"{model_dir.resolve().name}@{weights_hash(model_dir)[:12]}"
+    except (OSError, ModelError):
+        return model_dir.resolve().name
 
 
 def span_predictor(model_dir: Path):

@@ -24,6 +24,7 @@ from eval.metrics import score
 from eval.report import by_source
 from eval.stats import bootstrap_ci, expected_calibration_error, grouped_folds, retemper
 from model.backbone import minilm_dir, sha256_file
+from model.ensemble import weights_hash
 from model.classifier import Classifier
 from model.embed import embed
 
@@ -171,7 +172,7 @@ def compare(args) -> dict:
         speed = len(y) / (time.perf_counter() - started)
         probs[f"fine-tuned:{name}"] = p
         trained = json.loads((Path(path) / "metrics.json").read_text()) if (Path(path) / "metrics.json").exists() else {}
-        models[name] = {"path": path, "sha256": sha256_file(Path(path) / "model.safetensors"),
+        models[name] = {"path": path, "sha256": weights_hash(Path(path)),
                         "settings": json.loads((Path(path) / "stance_config.json").read_text()),
                         "parameters": sum(t.numel() for t in clf.model.parameters()),
                         "train_seconds": trained.get("train_seconds"), "train_device": trained.get("device"),

@@ -149,8 +149,15 @@ def check_model_dir(path: Path, need_labels: bool = True) -> None:
     """Refuse directories that would load pickled weights or lack what we need."""
     from data.labels import LABELS
 
+    from model.ensemble import member_dirs
+
     if not path.is_dir():
         raise ModelError(f"{path}: not a model directory")
+    members = member_dirs(path)
+    if members is not None:
+        for m in members:
+            check_model_dir(m, need_labels)
+        return
     if not (path / "config.json").is_file():
         raise ModelError(f"{path}: no config.json; not a Hugging Face model directory")
     weights = sorted(path.glob("*.safetensors"))

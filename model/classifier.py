@@ -127,8 +127,12 @@ class Classifier:
         from transformers import AutoModelForSequenceClassification
         from transformers.utils import logging as hf_logging
 
+        from model.ensemble import Ensemble, member_dirs
+
         hf_logging.disable_progress_bar()  # batch jobs print their own progress
         path = Path(model_dir)
+        if member_dirs(path):
+            return Ensemble.load(path, lambda m: cls.load(m, device, dtype))
         tokenizer, use_context = cls.load_tokenizer(path)
         device = pick_device(device)
         torch_dtype = pick_dtype(dtype, device)

@@ -77,9 +77,9 @@ def _export(model, enc, folder: Path, quantize: str | None, per_token: bool = Fa
 
 
 def _weights_hash(model_dir: Path) -> str:
-    from model.backbone import sha256_file
+    from model.ensemble import weights_hash
 
-    return sha256_file(Path(model_dir) / "model.safetensors")
+    return weights_hash(Path(model_dir))
 
 
 def export_is_current(model_dir: str | Path, quantize: str | None) -> bool:
@@ -115,6 +115,10 @@ class OnnxClassifier(Classifier):
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "cpu", quantize: str | None = None,
              threads: int | None = None) -> "OnnxClassifier":
+        from model.ensemble import Ensemble, member_dirs
+
+        if member_dirs(Path(model_dir)):
+            return Ensemble.load(Path(model_dir), lambda m: cls.load(m, device, quantize, threads))
         tokenizer, use_context = Classifier.load_tokenizer(Path(model_dir), plain=True)  # no torch weights
         session, meta = _session(Path(model_dir), model_dir, quantize, threads)
         obj = cls(session, tokenizer, "cpu", use_context)

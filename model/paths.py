@@ -3,7 +3,8 @@ within a point of fp32 (measured on the real validation and test splits, README 
 
 - CUDA: torch fp16.
 - A CPU with VNNI and ONNX Runtime installed: ONNX int8 (about 2.5x fp32; 0.4 points of macro-F1),
-  exported once and cached in the model folder.
+  exported once and cached in the model folder; for MiniLM (BERT) models only, since MPNet lost 2.2
+  points in int8 (an MPNet, or an ensemble with one, takes the next line).
 - Else a CPU with AVX512-BF16 or AMX: torch bf16 (about 1.8x fp32; 0.2% of labels change).
 - Anything else: torch fp32 (int8 without VNNI runs at about the fp32 roofline).
 """
@@ -58,18 +59,40 @@ class Path_:
         return f"{what} ({self.why})"
 
 
-def choose(device: str, flags: set[str], has_onnxruntime: bool) -> Path_:
+# Model types whose int8 graph kept validation macro-F1 within a point of fp32. MiniLM (BERT): 0.4
+# points. MPNet lost 2.2 (0.831 -> 0.810 on the real validation split; bf16: 0.832), so it is not here.
+INT8_MODEL_TYPES = {"bert"}
+
+
+def model_types(model_dir: Path) -> set[str]:
+    """The `model_type` of a model folder, or of each member of an ensemble folder."""
+    import json
+
+    from model.ensemble import member_dirs
+
+    folders = member_dirs(Path(model_dir)) or [Path(model_dir)]
+    return {json.loads((f / "config.json").read_text()).get("model_type", "?") for f in folders}
+
+
+def choose(device: str, flags: set[str], has_onnxruntime: bool, types: set[str] = frozenset({"bert"})) -> Path_:
+    """`types`: the model types to run (model_types); int8 only where all of them were measured in int8."""
     if device == "cuda":
         return Path_("torch", "fp16", None, "CUDA GPU")
     vnni, bf16 = flags & {"avx512_vnni", "avx_vnni"}, flags & BF16
+    unmeasured = sorted(set(types) - INT8_MODEL_TYPES)
     # int8 before bf16: on a CPU with both, int8 labelled 687 sentences/s and bf16 468 (README).
-    if vnni and has_onnxruntime:
+    if vnni and has_onnxruntime and not unmeasured:
         return Path_("onnx", "fp32", "int8", "the CPU has VNNI")
-    no_ort = ", but ONNX Runtime is not installed (pip install -e \".[onnx]\" for int8, faster still)"
+    if vnni and unmeasured:
+        why = f", and int8 moves {'/'.join(unmeasured)} labels by more than a point"
+    elif vnni:
+        why = ", but ONNX Runtime is not installed (pip install -e \".[onnx]\" for int8, faster still)"
+    else:
+        why = ""
     if bf16:
-        return Path_("torch", "bf16", None, "the CPU has " + "/".join(sorted(bf16)) + (no_ort if vnni else ""))
+        return Path_("torch", "bf16", None, "the CPU has " + "/".join(sorted(bf16)) + why)
     if vnni:
-        return Path_("torch", "fp32", None, "the CPU has VNNI" + no_ort)
+        return Path_("torch", "fp32", None, "the CPU has VNNI" + why)
     return Path_("torch", "fp32", None, "the CPU has neither BF16 nor VNNI")
 
 

@@ -165,17 +165,17 @@ class Writer:
 def run_fingerprint(args, files: list[Path]) -> dict:
     """What makes two runs produce the same records: inputs, weights, label-changing options."""
     from model.backbone import sha256_file
-
+    from model.ensemble import weights_hash
     from model.spans import SPAN_DIR
 
-    weights, span_weights = args.model / "model.safetensors", args.model / SPAN_DIR / "model.safetensors"
+    span_weights = args.model / SPAN_DIR / "model.safetensors"
     options = {k: getattr(args, k) for k in ("backend", "quantize", "dtype", "device", "id_column", "text_column",
                                              "skip_bad", "no_spans")}
     if args.quantize:  # dynamic int8 scales depend on batch-mates
         options["batch_size"] = args.batch_size
     stats = [(f, f.stat()) for f in files]
     return {"inputs": [[str(f.resolve()), st.st_size, st.st_mtime_ns] for f, st in stats],
-            "model": sha256_file(weights) if weights.exists() else None,
+            "model": weights_hash(args.model),
             # a span model retrained between interrupt and resume would mix two models' spans in one file
             "spans": sha256_file(span_weights) if span_weights.exists() and not args.no_spans else None,
             "options": options}
@@ -259,7 +259,7 @@ def resolve_backend(args) -> None:
 
     An explicit --dtype or --quantize is a choice already made: it is kept."""
     from model.classifier import pick_device
-    from model.paths import Path_, choose, cpu_flags, has_onnxruntime
+    from model.paths import Path_, choose, cpu_flags, has_onnxruntime, model_types
 
     if args.backend != "auto":
         return
@@ -268,7 +268,7 @@ def resolve_backend(args) -> None:
         path = Path_("onnx" if args.quantize else "torch", "fp32" if args.quantize else args.dtype, args.quantize,
                      "as asked")
     else:
-        path = choose(device, cpu_flags(), has_onnxruntime())
+        path = choose(device, cpu_flags(), has_onnxruntime(), model_types(args.model))
     if path.quantize and not onnx_ready(args.model, spans=not args.no_spans):
         path = Path_("torch", "fp32", None, f"the int8 graph could not be written into {args.model} (read-only?)")
     args.backend, args.dtype, args.quantize = path.backend, path.dtype, path.quantize
@@ -279,11 +279,14 @@ def onnx_ready(model_dir: Path, spans: bool = True) -> bool:
     """The int8 graphs (the classifier's, and the span model's where there is one), exported once and cached in
     the model folder (re-exported when the weights changed)."""
     from model.backbone import ModelError
+    from model.ensemble import member_dirs
     from model.onnx_backend import export, export_is_current, export_spans
     from model.spans import SPAN_DIR
 
-    todo = [(model_dir, export)] + ([(model_dir / SPAN_DIR, export_spans)] if spans and
-                                    (model_dir / SPAN_DIR / "config.json").is_file() else [])
+    # (the folder that gets onnx/, how to export it): an ensemble's members each get their own graph
+    todo = [(m, lambda m=m: export(m, "int8")) for m in member_dirs(model_dir) or [model_dir]]
+    if spans and (model_dir / SPAN_DIR / "config.json").is_file():
+        todo.append((model_dir / SPAN_DIR, lambda: export_spans(model_dir, "int8")))
     todo = [(folder, how) for folder, how in todo if not export_is_current(folder, "int8")]
     if not todo:
         return True
@@ -299,7 +302,7 @@ def onnx_ready(model_dir: Path, spans: bool = True) -> bool:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _, how in todo:
-                how(model_dir, "int8")
+                how()
     except (OSError, ModelError):
         return False
     finally:

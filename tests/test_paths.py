@@ -28,6 +28,32 @@ def test_forced_feature_sets_pick_the_expected_path(device, flags, ort, expected
     assert p.why
 
 
+@pytest.mark.parametrize("flags,types,expected", [
+    ({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}, {"mpnet"}, ("torch", "bf16", None)),
+    ({"avx2", "avx512f", "avx512_vnni"}, {"mpnet"}, ("torch", "fp32", None)),
+    ({"avx2", "avx512f", "avx512_vnni", "avx512_bf16"}, {"bert", "mpnet"}, ("torch", "bf16", None)),  # an ensemble
+    ({"avx2", "avx512f", "avx512_vnni"}, {"bert"}, ("onnx", "fp32", "int8")),
+])
+def test_int8_only_for_model_types_it_was_measured_on(flags, types, expected):
+    p = choose("cpu", flags, True, types)
+    assert (p.backend, p.dtype, p.quantize) == expected
+    if "mpnet" in types:
+        assert "int8 moves mpnet labels by more than a point" in p.why
+
+
+def test_model_types_reads_a_model_or_each_member_of_an_ensemble(tiny_model, tmp_path):
+    from model.ensemble import ENSEMBLE_FILE
+
+    assert paths.model_types(tiny_model) == {"bert"}
+    ens = tmp_path / "ens"
+    shutil.copytree(tiny_model, ens / "members" / "0")
+    shutil.copytree(tiny_model, ens / "members" / "1")
+    config = json.loads((ens / "members" / "1" / "config.json").read_text())
+    (ens / "members" / "1" / "config.json").write_text(json.dumps({**config, "model_type": "mpnet"}))
+    (ens / ENSEMBLE_FILE).write_text(json.dumps({"members": ["members/0", "members/1"]}))
+    assert paths.model_types(ens) == {"bert", "mpnet"}
+
+
 def run_predict(model, out, capsys, *extra):
     from model import predict
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from data.labels import LABELS
-from model.backbone import sha256_file
+from model.ensemble import weights_hash
 
 
 def teacher_probs(teachers: list[Path], pool, out: Path, temperature: float, device: str, dtype: str = "fp32"):
@@ -28,9 +28,8 @@ def teacher_probs(teachers: list[Path], pool, out: Path, temperature: float, dev
     from eval.stats import retemper
     from model.classifier import Classifier
 
-    weights = [w for t in teachers for w in sorted(Path(t).glob("*.safetensors"))]
     key = hashlib.sha256(json.dumps({
-        "teacher": [sha256_file(w) for w in weights], "pool": pool._fingerprint, "n": len(pool), "T": temperature,
+        "teacher": [weights_hash(Path(t)) for t in teachers], "pool": pool._fingerprint, "n": len(pool), "T": temperature,
         **({"dtype": dtype} if dtype != "fp32" else {}),  # fp32 keys match caches written before --dtype existed
     }).encode()).hexdigest()
     cache = out / "teacher_soft_labels.npz"
