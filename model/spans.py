@@ -112,6 +112,8 @@ class SpanTagger:
 
         from model.classifier import prefetched, token_batches
 
+        if not texts:  # a chunk whose sentences are all unattributed or already tagged: the tokenizer fails on []
+            return []
         enc = self.tokenizer(list(texts), truncation=True, max_length=MAX_LENGTH, return_offsets_mapping=True)
         offsets = enc.pop("offset_mapping")
 

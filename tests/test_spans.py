@@ -256,3 +256,13 @@ def test_training_scores_spans_only_where_the_gold_label_is_sourced():
     assert scored["source"]["predicted"] == scored["cue"]["predicted"] == 3  # the two unattributed get none
     assert scored["figure"]["predicted"] == 1  # a figure only where the label is official_figure
     assert scored["source"]["exact"]["f1"] == 1.0 and scored["cue"]["exact"]["precision"] == 0.0
+
+
+def test_a_chunk_with_nothing_to_tag_is_no_error(tiny_span_model):
+    from model.spans import SpanAnnotator, load_tagger
+
+    tagger = load_tagger(tiny_span_model, "cpu", "fp32")
+    assert tagger.predict([]) == []  # the tokenizer itself fails on an empty list
+    recs = [{"article_id": "a", "index": 0, "start": 0, "end": 12, "text": "It was cold.", "label": "unattributed"}]
+    SpanAnnotator(tagger)(recs)
+    assert recs[0]["source"] is None and recs[0]["cue"] is None
