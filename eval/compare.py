@@ -24,9 +24,9 @@ from eval.metrics import score
 from eval.report import by_source
 from eval.stats import bootstrap_ci, expected_calibration_error, grouped_folds, retemper
 from model.backbone import minilm_dir, sha256_file
-from model.ensemble import weights_hash
 from model.classifier import Classifier
 from model.embed import embed
+from model.ensemble import weights_hash
 
 BASELINES = ("majority", "rules", "tfidf_lr", "embeddings_lr", "setfit")
 

@@ -131,8 +131,9 @@ class Classifier:
 
         hf_logging.disable_progress_bar()  # batch jobs print their own progress
         path = Path(model_dir)
-        if member_dirs(path):
-            return Ensemble.load(path, lambda m: cls.load(m, device, dtype))
+        members = member_dirs(path)
+        if members:
+            return Ensemble([cls.load(m, device, dtype) for m in members])
         tokenizer, use_context = cls.load_tokenizer(path)
         device = pick_device(device)
         torch_dtype = pick_dtype(dtype, device)

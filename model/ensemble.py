@@ -56,10 +56,6 @@ class Ensemble:
         self.device = members[0].device
         self.batch_size = members[0].batch_size
 
-    @classmethod
-    def load(cls, path: Path, load_member) -> "Ensemble":
-        return cls([load_member(m) for m in member_dirs(path)])
-
     @property
     def model(self):
         """The members' torch modules as one (parameter counts); None on the ONNX path."""

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from model.backbone import ModelError
 from model.classifier import Classifier, encode
+from model.ensemble import weights_hash
 from model.spans import SPAN_DIR, SpanTagger
 
 ONNX_DIR = "onnx"
@@ -37,6 +38,18 @@ def export_spans(model_dir: str | Path, quantize: str | None = None) -> Path:
     return _export(tagger.model, enc, Path(model_dir) / SPAN_DIR, quantize, per_token=True)
 
 
+def export_jobs(model_dir: str | Path, quantize: str | None, spans: bool = True) -> list:
+    """Every graph a model folder runs on, as (the folder that gets onnx/, how to export it): the classifier
+    (each member's, for an ensemble) and the span model where there is one."""
+    from model.ensemble import member_dirs
+
+    model_dir = Path(model_dir)
+    jobs = [(m, lambda m=m: export(m, quantize)) for m in member_dirs(model_dir) or [model_dir]]
+    if spans and (model_dir / SPAN_DIR / "config.json").is_file():
+        jobs.append((model_dir / SPAN_DIR, lambda: export_spans(model_dir, quantize)))
+    return jobs
+
+
 def _export(model, enc, folder: Path, quantize: str | None, per_token: bool = False) -> Path:
     import torch
 
@@ -54,7 +67,7 @@ def _export(model, enc, folder: Path, quantize: str | None, per_token: bool = Fa
                           opset_version=17, dynamo=False)
     os.replace(tmp, fp32)
     # The graph is a copy of these weights; record which, so a retrained model can't use a stale graph.
-    (fp32.parent / "inputs.json").write_text(json.dumps({"inputs": names, "model_sha256": _weights_hash(folder)}))
+    (fp32.parent / "inputs.json").write_text(json.dumps({"inputs": names, "model_sha256": weights_hash(folder)}))
     if quantize != "int8":
         return fp32
     import onnx
@@ -76,12 +89,6 @@ def _export(model, enc, folder: Path, quantize: str | None, per_token: bool = Fa
     return out
 
 
-def _weights_hash(model_dir: Path) -> str:
-    from model.ensemble import weights_hash
-
-    return weights_hash(Path(model_dir))
-
-
 def export_is_current(model_dir: str | Path, quantize: str | None) -> bool:
     """Whether the cached graph exists and was exported from the weights now in the folder."""
     path = onnx_path(Path(model_dir), quantize)
@@ -89,7 +96,7 @@ def export_is_current(model_dir: str | Path, quantize: str | None) -> bool:
         meta = json.loads((path.parent / "inputs.json").read_text())
     except (OSError, ValueError):
         return False
-    return path.is_file() and meta.get("model_sha256") == _weights_hash(Path(model_dir))
+    return path.is_file() and meta.get("model_sha256") == weights_hash(Path(model_dir))
 
 
 def _session(folder: Path, model_dir, quantize: str | None, threads: int | None):
@@ -101,7 +108,7 @@ def _session(folder: Path, model_dir, quantize: str | None, threads: int | None)
     if not path.is_file():
         raise ModelError(f"{path}: not exported yet; run python scripts/export_onnx.py --model {model_dir}{flag}")
     meta = json.loads((path.parent / "inputs.json").read_text())
-    if meta.get("model_sha256") != _weights_hash(folder):
+    if meta.get("model_sha256") != weights_hash(folder):
         raise ModelError(f"{path}: exported from other weights than {folder}/model.safetensors; "
                          f"re-run python scripts/export_onnx.py --model {model_dir}{flag}")
     opts = ort.SessionOptions()
@@ -117,8 +124,9 @@ class OnnxClassifier(Classifier):
              threads: int | None = None) -> "OnnxClassifier":
         from model.ensemble import Ensemble, member_dirs
 
-        if member_dirs(Path(model_dir)):
-            return Ensemble.load(Path(model_dir), lambda m: cls.load(m, device, quantize, threads))
+        members = member_dirs(Path(model_dir))
+        if members:
+            return Ensemble([cls.load(m, device, quantize, threads) for m in members])
         tokenizer, use_context = Classifier.load_tokenizer(Path(model_dir), plain=True)  # no torch weights
         session, meta = _session(Path(model_dir), model_dir, quantize, threads)
         obj = cls(session, tokenizer, "cpu", use_context)

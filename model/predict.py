@@ -279,15 +279,9 @@ def onnx_ready(model_dir: Path, spans: bool = True) -> bool:
     """The int8 graphs (the classifier's, and the span model's where there is one), exported once and cached in
     the model folder (re-exported when the weights changed)."""
     from model.backbone import ModelError
-    from model.ensemble import member_dirs
-    from model.onnx_backend import export, export_is_current, export_spans
-    from model.spans import SPAN_DIR
+    from model.onnx_backend import export_is_current, export_jobs
 
-    # (the folder that gets onnx/, how to export it): an ensemble's members each get their own graph
-    todo = [(m, lambda m=m: export(m, "int8")) for m in member_dirs(model_dir) or [model_dir]]
-    if spans and (model_dir / SPAN_DIR / "config.json").is_file():
-        todo.append((model_dir / SPAN_DIR, lambda: export_spans(model_dir, "int8")))
-    todo = [(folder, how) for folder, how in todo if not export_is_current(folder, "int8")]
+    todo = [(folder, how) for folder, how in export_jobs(model_dir, "int8", spans) if not export_is_current(folder, "int8")]
     if not todo:
         return True
     print(f"note: exporting the int8 ONNX graph{'s' if len(todo) > 1 else ''} once into "

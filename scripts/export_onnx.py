@@ -3,7 +3,7 @@
     python scripts/export_onnx.py --model runs/model [--quantize int8]
 
 Writes runs/model/onnx/model.onnx (and model.int8.onnx), and the same for the span model in
-runs/model/spans when there is one; use them with `scripts/predict.py --backend onnx [--quantize int8]`.
+runs/model/spans when there is one (for an ensemble folder: into each member's folder); use them with `scripts/predict.py --backend onnx [--quantize int8]`.
 (`--backend auto`, the default, exports the int8 graphs by itself on a CPU with VNNI.)
 """
 
@@ -24,12 +24,12 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     def go():
-        from model.onnx_backend import export, export_spans
-        from model.spans import SPAN_DIR
+        from model.backbone import check_model_dir
+        from model.onnx_backend import export_jobs
 
-        print(f"exported -> {export(args.model, args.quantize)}")
-        if (args.model / SPAN_DIR / "config.json").is_file():
-            print(f"exported -> {export_spans(args.model, args.quantize)}")
+        check_model_dir(args.model)
+        for _, how in export_jobs(args.model, args.quantize):
+            print(f"exported -> {how()}")
 
     run(go, debug=args.debug)
 

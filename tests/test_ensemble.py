@@ -49,8 +49,12 @@ def test_stance_predict_runs_an_ensemble_with_spans_on_torch_and_onnx(ensemble, 
 
     ens = tmp_path / "ensemble"
     shutil.copytree(ensemble, ens)
+    res = run_cli("scripts/export_onnx.py", "--model", str(ens), "--quantize", "int8")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert all((ens / f / "onnx" / "model.int8.onnx").is_file() for f in ("members/0", "members/1", "spans"))
     outs = {}
-    for name, extra in (("torch", ["--backend", "torch", "--dtype", "fp32"]), ("int8", [])):  # auto: int8 on VNNI
+    for name, extra in (("torch", ["--backend", "torch", "--dtype", "fp32"]), ("onnx", ["--backend", "onnx"]),
+                        ("int8", ["--backend", "onnx", "--quantize", "int8"])):
         res = run_cli("scripts/predict.py", "--model", str(ens), "--input", str(ROOT / "data" / "examples"),
                       "--output", str(tmp_path / f"{name}.jsonl"), "--quiet", *extra)
         assert res.returncode == 0, res.stderr[-2000:]
@@ -62,6 +66,8 @@ def test_stance_predict_runs_an_ensemble_with_spans_on_torch_and_onnx(ensemble, 
     mean = np.mean([Classifier.load(m, "cpu").predict_proba(texts, contexts) for m in (other_model, tiny_span_model)], 0)
     assert np.allclose([[r["scores"][k] for k in LABELS] for r in recs], mean, atol=1e-4)
     assert "source" in recs[0]  # the span model ran
+    assert [r["label"] for r in outs["onnx"]] == [r["label"] for r in recs]  # the members' exported graphs
+    assert max(abs(x["scores"][k] - y["scores"][k]) for x, y in zip(outs["onnx"], recs) for k in LABELS) < 1e-4
     assert len(outs["int8"]) == len(recs) and all(r["label"] in LABELS for r in outs["int8"])
 
 
