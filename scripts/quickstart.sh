@@ -17,7 +17,7 @@ Creates .venv, installs the project, then runs the main job:
 Environment:
   CORPUS_DIR=DIR     corpora laid out like shared/corpora (seeds/, fnc1/, reuters/)
   AUTHORED_ONLY=1    ignore real text: a demo model that does not transfer to real news
-  EPOCHS=N           override the recipe's epochs
+  EPOCHS=N           train N epochs instead of the recipe's step budget
   OUT=DIR            where everything goes (default runs/quickstart)
   EXTRAS=a,b         optional dependency groups to install (default test,html; see pyproject.toml)
 EOF

@@ -89,3 +89,25 @@ def test_a_shallower_model_keeps_the_first_layers_and_its_span_model_follows(tin
     assert AutoConfig.from_pretrained(tmp_path / "m").num_hidden_layers == 1
     assert AutoConfig.from_pretrained(tmp_path / "m" / "spans").num_hidden_layers == 1
     assert pipeline("text-classification", model=str(tmp_path / "m"))("The mayor denied it.")[0]["label"]
+
+
+def test_a_recipes_step_budget_is_the_classifiers_and_epochs_override_it(tiny_model, mini_corpus, tmp_path):
+    """quickstart.yaml caps the classifier by max_steps. The span model still trains its own epochs, and
+    `--epochs N` (EPOCHS=N in the quick start) still means N epochs."""
+    from data.build import build
+
+    corpus, ann = mini_corpus
+    build(tmp_path / "dd", corpus, seed=0, annotation_dir=ann)
+    cfg = tmp_path / "budget.yaml"
+    cfg.write_text(f"model: {{base_model: {tiny_model}}}\n"
+                   "training: {max_steps: 1, per_device_train_batch_size: 4, report_to: none}\n"
+                   "spans: {epochs: 1, batch_size: 2}\n")
+    common = ("--data", str(tmp_path / "dd"), "--config", str(cfg), "--device", "cpu")
+    runs = {"budget": (), "epochs": ("--epochs", "2", "--no-spans", "--max-train-samples", "8")}
+    for out, extra in runs.items():
+        res = run_train(*common, "--output-dir", str(tmp_path / out), *extra)
+        assert res.returncode == 0, res.stderr[-2000:]
+    budget, epochs = (json.loads((tmp_path / out / "metrics.json").read_text()) for out in runs)
+    assert budget["validation"]["epoch"] < 1 and epochs["validation"]["epoch"] == 2.0
+    spans = budget["spans"]
+    assert spans["steps"] == -(-spans["train_sentences"] // 2) > 1  # one whole epoch, not the classifier's 1 step

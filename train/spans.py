@@ -73,7 +73,7 @@ def train_spans(dd, base: str, out: Path, sc, device: str, bf16: bool, seed: int
     (target / "training_args.bin").unlink(missing_ok=True)
 
     tagger = SpanTagger.load(target, device)
-    metrics = {"train_seconds": round(seconds, 1), "train_sentences": len(train_set),
+    metrics = {"train_seconds": round(seconds, 1), "train_sentences": len(train_set), "steps": trainer.state.global_step,
                "precision": "bf16" if bf16 else "fp32"}
     for split in ("validation", "test"):
         if split in known:

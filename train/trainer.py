@@ -79,6 +79,8 @@ def train(args) -> None:
         check_model_dir(t)
     if teachers and dc.temperature <= 0:
         raise DataError("--distil-temperature must be positive")
+    if args.epochs is not None:
+        ta.pop("max_steps", None)  # a recipe's step budget (quickstart.yaml) would silently override --epochs
     for flag, key in (("epochs", "num_train_epochs"), ("max_steps", "max_steps"), ("seed", "seed"),
                       ("batch_size", "per_device_train_batch_size"), ("learning_rate", "learning_rate")):
         if getattr(args, flag) is not None:
@@ -172,9 +174,10 @@ def train(args) -> None:
     if recipe.spans.enabled and not getattr(args, "no_spans", False) and has_span_data(dd):
         # The classifier's encoder has already learnt which words carry attribution and stance.
         span_base = str(out) if recipe.spans.base_model == "classifier" else resolve_base_model(recipe.spans.base_model)
+        # --max-steps caps both models; a recipe's step budget (quickstart.yaml) is the classifier's alone
         metrics["spans"] = train_spans(dd, span_base, out, recipe.spans, device,
                                        bool(training_args.bf16), int(ta.get("seed", 42)), main,
-                                       max_steps=int(ta.get("max_steps") or -1))
+                                       max_steps=args.max_steps or -1)
     if not main:
         return
     # ... and only the main process writes the rest, so the folder is the same as a one-process run's.
