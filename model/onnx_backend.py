@@ -13,7 +13,7 @@ from pathlib import Path
 
 from model.backbone import ModelError
 from model.classifier import Classifier, encode
-from model.ensemble import weights_hash
+from model.ensemble import Ensemble, member_dirs, weights_hash
 from model.spans import SPAN_DIR, SpanTagger
 
 ONNX_DIR = "onnx"
@@ -41,8 +41,6 @@ def export_spans(model_dir: str | Path, quantize: str | None = None) -> Path:
 def export_jobs(model_dir: str | Path, quantize: str | None, spans: bool = True) -> list:
     """Every graph a model folder runs on, as (the folder that gets onnx/, how to export it): the classifier
     (each member's, for an ensemble) and the span model where there is one."""
-    from model.ensemble import member_dirs
-
     model_dir = Path(model_dir)
     jobs = [(m, lambda m=m: export(m, quantize)) for m in member_dirs(model_dir) or [model_dir]]
     if spans and (model_dir / SPAN_DIR / "config.json").is_file():
@@ -122,8 +120,6 @@ class OnnxClassifier(Classifier):
     @classmethod
     def load(cls, model_dir: str | Path, device: str = "cpu", quantize: str | None = None,
              threads: int | None = None) -> "OnnxClassifier":
-        from model.ensemble import Ensemble, member_dirs
-
         members = member_dirs(Path(model_dir))
         if members:
             return Ensemble([cls.load(m, device, quantize, threads) for m in members])
